@@ -1,0 +1,64 @@
+# Invoicer: `make run` serves a seeded API on the embedded default; `make test` is what CI runs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+# A uv on PATH, else the one `make uv` installs as a Python package.
+UV ?= $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export HOST PORT
+
+.PHONY: help uv sync run serve migrate seed lint fmt typecheck test test-sqlite test-postgres bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+uv: ## Install uv (user-local) if it is missing
+	@if ! $(UV) --version >/dev/null 2>&1; then \
+		echo "Installing uv with pip..."; \
+		$(PYTHON) -m pip --version >/dev/null 2>&1 || $(PYTHON) -m ensurepip --user; \
+		$(PYTHON) -m pip install --user --quiet "uv>=0.9" || $(PYTHON) -m pip install --quiet "uv>=0.9"; \
+	fi
+
+sync: uv ## Create .venv from uv.lock (exact versions)
+	@$(UV) sync --frozen --quiet
+
+run: sync ## Migrate, seed demo data and serve on http://$(HOST):$(PORT) (SQLite, in-process jobs)
+	@mkdir -p var
+	@$(UV) run --frozen invoicer migrate
+	@$(UV) run --frozen invoicer seed-demo
+	@echo ""
+	@echo "  API docs:  http://$(HOST):$(PORT)/docs"
+	@echo "  Readiness: http://$(HOST):$(PORT)/readyz"
+	@echo ""
+	@$(UV) run --frozen invoicer serve
+
+migrate: sync ## Apply pending migrations to DATABASE_URL (or MIGRATION_DATABASE_URL)
+	@$(UV) run --frozen invoicer migrate
+
+seed: sync ## Seed demo data (idempotent)
+	@$(UV) run --frozen invoicer seed-demo
+
+lint: sync ## ruff check + format check
+	@$(UV) run --frozen ruff check .
+	@$(UV) run --frozen ruff format --check .
+
+fmt: sync ## Format and autofix
+	@$(UV) run --frozen ruff format .
+	@$(UV) run --frozen ruff check --fix .
+
+typecheck: sync ## mypy (strict, pydantic plugin)
+	@$(UV) run --frozen mypy
+
+test: lint typecheck ## Lint, types, and the whole suite on SQLite and PostgreSQL
+	@$(UV) run --frozen pytest
+
+test-sqlite: sync ## The suite on SQLite only
+	@TEST_DATABASES=sqlite $(UV) run --frozen pytest
+
+test-postgres: sync ## The suite on PostgreSQL only
+	@TEST_DATABASES=postgres $(UV) run --frozen pytest
+
+clean: ## Remove the local database, mail and caches
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

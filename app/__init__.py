@@ -1,0 +1,3 @@
+"""Invoicer: a multi-tenant invoicing API."""
+
+__version__ = "0.1.0"

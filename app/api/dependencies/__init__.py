@@ -1,0 +1,1 @@
+"""Depends()/Security() providers, each as an `Annotated` alias for routers to declare."""

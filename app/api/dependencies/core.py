@@ -1,0 +1,61 @@
+"""Process-wide objects (built in the lifespan, kept on `app.state`) as dependencies.
+
+Reading them from the app rather than from module globals keeps each app instance (and each
+test) self-contained: no global mutable state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Settings
+from app.core.lifecycle import Lifecycle
+from app.db.session import Database
+from app.services.health import HealthService
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+def get_lifecycle(request: Request) -> Lifecycle:
+    lifecycle: Lifecycle = request.app.state.lifecycle
+    return lifecycle
+
+
+def get_health_service(request: Request) -> HealthService:
+    health: HealthService = request.app.state.health
+    return health
+
+
+def get_request_id(request: Request) -> str:
+    """The id the request-context middleware accepted or generated for this request."""
+    request_id: str = request.state.request_id
+    return request_id
+
+
+async def get_session(database: Annotated[Database, Depends(get_database)]) -> AsyncIterator[AsyncSession]:
+    """One session and one transaction per request: commit after the endpoint returns,
+    roll back if it (or anything after it in the dependency chain) raises."""
+    async with database.unit_of_work() as session:
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
+LifecycleDep = Annotated[Lifecycle, Depends(get_lifecycle)]
+HealthServiceDep = Annotated[HealthService, Depends(get_health_service)]
+RequestIdDep = Annotated[str, Depends(get_request_id)]
+# scope="function": the commit happens before the response is sent, so a failed commit is
+# reported to the client as an error instead of after a 2xx it already received.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -1,0 +1,54 @@
+"""The middleware stack, in one place, outermost first, with the reason for each position."""
+
+from __future__ import annotations
+
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
+
+from app.api.middleware.access_log import AccessLogMiddleware
+from app.api.middleware.body_limit import BodySizeLimitMiddleware
+from app.api.middleware.cors import (
+    ALLOWED_HEADERS,
+    ALLOWED_METHODS,
+    EXPOSED_HEADERS,
+    ProblemCORSMiddleware,
+)
+from app.api.middleware.error_guard import ErrorGuardMiddleware
+from app.api.middleware.request_context import RequestContextMiddleware
+from app.api.middleware.security_headers import SecurityHeadersMiddleware
+from app.api.middleware.timeout import RequestTimeoutMiddleware
+from app.api.middleware.trusted_host import TrustedHostMiddleware
+from app.core.config import Settings
+
+
+def build_middleware(settings: Settings) -> list[Middleware]:
+    """Outermost first. Every layer is pure ASGI: no BaseHTTPMiddleware, no body buffering."""
+    return [
+        # 1. First in, last out: every log line below and every response (even a rejection
+        #    by a later layer) carries the request id.
+        Middleware(RequestContextMiddleware),
+        # 2. Sees the final status of everything inside it, including guarded 500s and 504s.
+        Middleware(AccessLogMiddleware),
+        # 3. Hardening headers on every response, errors included.
+        Middleware(SecurityHeadersMiddleware),
+        # 4. Security-sensitive: unknown Host headers are refused before any work is done.
+        Middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts),
+        # 5. Outside the error guard and the limits, so a browser can read their 4xx/5xx.
+        Middleware(
+            ProblemCORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=settings.cors_allow_credentials,
+            allow_methods=ALLOWED_METHODS,
+            allow_headers=ALLOWED_HEADERS,
+            expose_headers=EXPOSED_HEADERS,
+        ),
+        # 6. Before anything reads the body.
+        Middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_request_body_bytes),
+        # 7. Bounds the handler and its dependencies (the DB session included).
+        Middleware(RequestTimeoutMiddleware, timeout_seconds=settings.request_timeout_seconds),
+        # 8. Innermost safety net: an unhandled exception becomes a problem response that
+        #    still passes through every layer above.
+        Middleware(ErrorGuardMiddleware),
+        # 9. Compresses what the app produced; errors are small and stay uncompressed.
+        Middleware(GZipMiddleware, minimum_size=settings.gzip_minimum_size),
+    ]

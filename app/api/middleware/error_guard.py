@@ -1,0 +1,40 @@
+"""Turn any unhandled exception into a safe 500 *inside* our middleware stack.
+
+Starlette hands `Exception` handlers to its outermost ServerErrorMiddleware, whose response
+would skip the request id, access log, CORS and security headers. Catching here keeps every
+500 a normal, fully decorated problem response; the trace goes to the log only.
+"""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.api.problems import internal_error_response
+from app.core.logging import get_logger
+
+logger = get_logger(__name__)
+
+
+class ErrorGuardMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            logger.exception("unhandled_exception", method=scope["method"], path=scope["path"])
+            if started:
+                raise
+            await internal_error_response()(scope, receive, send)

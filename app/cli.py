@@ -1,0 +1,97 @@
+"""`invoicer` command line: serve, migrate, seed-demo, check-config."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Annotated
+
+import typer
+
+from app.core.config import Settings, SettingsError, load_settings, redacted_settings
+from app.core.logging import configure_logging, get_logger
+
+cli = typer.Typer(help="Invoicer: a multi-tenant invoicing API.", no_args_is_help=True, add_completion=False)
+logger = get_logger("invoicer.cli")
+
+
+def _settings() -> Settings:
+    """Validated settings, or one readable message and exit status 2."""
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=2) from None
+    configure_logging(level=settings.log_level, log_format=settings.effective_log_format)
+    return settings
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (default: HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: PORT).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (default: WORKERS).")] = None,
+) -> None:
+    """Serve the API with uvicorn (proxy headers, graceful shutdown, our own access log)."""
+    import uvicorn
+
+    settings = _settings()
+    bind_host = host or settings.host
+    bind_port = port or settings.port
+    logger.info(
+        "serving",
+        url=f"http://{bind_host}:{bind_port}",
+        docs=f"http://{bind_host}:{bind_port}/docs" if settings.effective_docs_enabled else None,
+        env=settings.app_env,
+    )
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=bind_host,
+        port=bind_port,
+        workers=workers or settings.workers,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        timeout_graceful_shutdown=int(settings.graceful_shutdown_timeout),
+        access_log=False,  # one line per request comes from AccessLogMiddleware
+        log_config=None,  # keep our structlog pipeline
+        server_header=False,
+    )
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply every pending migration (uses MIGRATION_DATABASE_URL, else DATABASE_URL)."""
+    from app.db.migrate import upgrade_to_head
+
+    settings = _settings()
+    asyncio.run(upgrade_to_head(settings.effective_migration_database_url))
+    logger.info("migrated_to_head")
+
+
+@cli.command("seed-demo")
+def seed_demo() -> None:
+    """Create the demo organizations and users (idempotent; dev and test only)."""
+    from app.services.demo import seed_demo_data
+
+    settings = _settings()
+    if settings.is_production_like:
+        typer.echo("seed-demo only runs with APP_ENV=dev or test.", err=True)
+        raise typer.Exit(code=2)
+    summary = asyncio.run(seed_demo_data(settings))
+    typer.echo(summary)
+
+
+@cli.command("check-config")
+def check_config() -> None:
+    """Print the effective settings, secrets redacted; exit 2 if they are unusable."""
+    settings = _settings()
+    typer.echo(json.dumps(redacted_settings(settings), indent=2, default=str))
+
+
+def main() -> None:
+    cli(prog_name="invoicer")
+
+
+if __name__ == "__main__":
+    main()

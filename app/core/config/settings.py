@@ -1,0 +1,159 @@
+"""Application settings: environment variables are the source of truth.
+
+Every tunable lives here with a sane default; `check_for_environment` adds the rules that
+only apply outside development (no default secrets, no SQLite, ...).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+AppEnv = Literal["dev", "test", "staging", "prod"]
+
+# A recognisable placeholder: anything that still carries it is refused outside dev/test.
+DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me-0000000000"  # noqa: S105
+MIN_SECRET_LENGTH = 32
+
+
+def _split_csv(value: object) -> object:
+    """Accept `a,b,c` (friendly in env files) as well as a JSON list."""
+    if isinstance(value, str):
+        stripped = value.strip()
+        if stripped.startswith("["):
+            return value
+        return [item.strip() for item in stripped.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="",
+        case_sensitive=False,
+        extra="ignore",
+        env_ignore_empty=True,  # `REDIS_URL=` in an env file means "unset", not ""
+        frozen=True,
+    )
+
+    # --- environment -----------------------------------------------------------------
+    app_env: AppEnv = "dev"
+    app_name: str = "Invoicer"
+    debug: bool = False
+    secret_key: SecretStr = Field(
+        default=SecretStr(DEV_SECRET_KEY),
+        description="HMAC key for signed values (cursors, CSRF tokens). >= 32 chars outside dev.",
+    )
+
+    # --- HTTP server --------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies whose X-Forwarded-* headers are trusted (uvicorn).",
+    )
+    graceful_shutdown_timeout: float = Field(default=20.0, gt=0, le=300)
+    shutdown_drain_seconds: float = Field(
+        default=0.0,
+        ge=0,
+        le=120,
+        description="After SIGTERM, keep serving (with /readyz at 503) this long before closing.",
+    )
+
+    # --- API behaviour ------------------------------------------------------------------
+    docs_enabled: bool | None = Field(
+        default=None, description="Serve /docs, /redoc, /openapi.json. Default: on except in prod."
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    cors_allow_credentials: bool = False
+    trusted_hosts: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["*"])
+    gzip_minimum_size: int = Field(default=1024, ge=0)
+    max_request_body_bytes: int = Field(default=1_048_576, ge=1024)
+    request_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+
+    # --- database -----------------------------------------------------------------------
+    database_url: str = "sqlite+aiosqlite:///./var/invoicer.db"
+    migration_database_url: str | None = None
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
+    db_pool_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    db_pool_recycle_seconds: int = Field(default=1800, ge=-1)
+    db_pool_pre_ping: bool = True
+    db_statement_timeout_ms: int = Field(default=15_000, ge=0)
+    db_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    sqlite_busy_timeout_ms: int = Field(default=5_000, ge=0)
+    db_echo: bool = False
+
+    # --- other services -----------------------------------------------------------------
+    redis_url: SecretStr | None = None
+    broker_url: SecretStr | None = None
+    health_check_timeout_seconds: float = Field(default=0.8, gt=0, le=5)
+
+    # --- logging ------------------------------------------------------------------------
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["console", "json"] | None = Field(
+        default=None, description="Default: json in staging/prod, console elsewhere."
+    )
+
+    # --- demo data ----------------------------------------------------------------------
+    demo_password: SecretStr = SecretStr("invoicer-demo-password")
+
+    _split_lists = field_validator("cors_origins", "trusted_hosts", mode="before")(_split_csv)
+
+    @field_validator("app_env", mode="before")
+    @classmethod
+    def _normalise_env(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    # --- derived values -----------------------------------------------------------------
+    @property
+    def is_production_like(self) -> bool:
+        return self.app_env in ("staging", "prod")
+
+    @property
+    def effective_docs_enabled(self) -> bool:
+        return self.docs_enabled if self.docs_enabled is not None else self.app_env != "prod"
+
+    @property
+    def effective_log_format(self) -> Literal["console", "json"]:
+        if self.log_format is not None:
+            return self.log_format
+        return "json" if self.is_production_like else "console"
+
+    @property
+    def effective_migration_database_url(self) -> str:
+        return self.migration_database_url or self.database_url
+
+    @property
+    def database_backend(self) -> Literal["postgresql", "sqlite"]:
+        if self.database_url.startswith("sqlite"):
+            return "sqlite"
+        if self.database_url.startswith("postgresql"):
+            return "postgresql"
+        raise ValueError(f"unsupported database URL scheme: {self.database_url.split(':', 1)[0]}")
+
+    def check_for_environment(self) -> list[str]:
+        """Problems that make these settings unsafe for `app_env`; empty when all is well."""
+        problems: list[str] = []
+        try:
+            _ = self.database_backend
+        except ValueError as exc:
+            problems.append(f"DATABASE_URL: {exc} (use postgresql+asyncpg:// or sqlite+aiosqlite://)")
+        if self.cors_allow_credentials and "*" in self.cors_origins:
+            problems.append("CORS_ORIGINS contains '*' while CORS_ALLOW_CREDENTIALS is on")
+        if not self.is_production_like:
+            return problems
+        secret = self.secret_key.get_secret_value()
+        if secret == DEV_SECRET_KEY:
+            problems.append("SECRET_KEY is the development default")
+        elif len(secret) < MIN_SECRET_LENGTH:
+            problems.append(f"SECRET_KEY is shorter than {MIN_SECRET_LENGTH} characters")
+        if self.database_url.startswith("sqlite"):
+            problems.append("DATABASE_URL points at SQLite; staging/prod need PostgreSQL")
+        if self.debug:
+            problems.append("DEBUG is on")
+        if "*" in self.trusted_hosts:
+            problems.append("TRUSTED_HOSTS allows any host ('*'); list the public host names")
+        return problems

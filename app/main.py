@@ -1,0 +1,76 @@
+"""The application factory: settings, logging, middleware, routers, error handlers, lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app import __version__
+from app.api.error_handlers import install_error_handlers
+from app.api.middleware import build_middleware
+from app.api.openapi import DESCRIPTION, TAGS, build_openapi
+from app.api.routers import docs, health
+from app.clients.redis import create_redis
+from app.core.config import Settings, load_settings
+from app.core.lifecycle import Lifecycle
+from app.core.logging import configure_logging, get_logger
+from app.db.session import Database
+from app.services.health import HealthService
+
+logger = get_logger(__name__)
+OPENAPI_URL = "/openapi.json"
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    lifecycle: Lifecycle = app.state.lifecycle
+    database = Database(settings)
+    redis = create_redis(settings)
+    app.state.database = database
+    app.state.redis = redis
+    app.state.health = HealthService(
+        database=database,
+        redis=redis,
+        broker_url=settings.broker_url.get_secret_value() if settings.broker_url else None,
+        timeout_seconds=settings.health_check_timeout_seconds,
+    )
+    logger.info("startup", env=settings.app_env, database=settings.database_backend)
+    try:
+        with lifecycle.intercept_termination(settings.shutdown_drain_seconds):
+            yield
+    finally:
+        lifecycle.begin_drain()
+        if redis is not None:
+            await redis.aclose()
+        await database.dispose()
+        logger.info("shutdown_complete")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build an app. Without `settings`, they are loaded (and validated) from the environment."""
+    settings = settings or load_settings()
+    configure_logging(level=settings.log_level, log_format=settings.effective_log_format)
+    docs_enabled = settings.effective_docs_enabled
+    app = FastAPI(
+        title=settings.app_name,
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        openapi_url=OPENAPI_URL if docs_enabled else None,
+        docs_url=None,
+        redoc_url=None,
+        debug=False,  # tracebacks never reach a response, even in dev: see the logs
+        lifespan=lifespan,
+        middleware=build_middleware(settings),
+    )
+    app.state.settings = settings
+    app.state.lifecycle = Lifecycle()
+    install_error_handlers(app)
+    app.include_router(health.router)
+    if docs_enabled:
+        docs.install_docs(app, openapi_url=OPENAPI_URL)
+    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
+    return app

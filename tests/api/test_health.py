@@ -1,0 +1,79 @@
+"""Probes: /livez answers while dependencies are down; /readyz tells whether we can serve."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from app.main import create_app
+from tests.conftest import BROKER_URL, REDIS_URL, ClientFactory, running_app, settings_for_test
+
+pytestmark = pytest.mark.anyio
+
+HEALTH = "application/health+json"
+UNREACHABLE_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:1/nowhere"
+
+
+async def test_readyz_passes_on_a_migrated_database(client: httpx.AsyncClient) -> None:
+    response = await client.get("/readyz")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == HEALTH
+    body = response.json()
+    assert body["status"] == "pass"
+    [check] = [entries for key, entries in body["checks"].items() if key.endswith(":responseTime")]
+    assert check[0]["status"] == "pass"
+    assert response.headers["cache-control"] == "no-store"
+
+
+async def test_readyz_checks_redis_and_broker_when_configured(make_client: ClientFactory) -> None:
+    async with make_client(redis_url=REDIS_URL, broker_url=BROKER_URL) as client:
+        body = (await client.get("/readyz")).json()
+    assert body["status"] == "pass"
+    assert body["checks"]["redis:responseTime"][0]["status"] == "pass"
+    assert body["checks"]["rabbitmq:responseTime"][0]["status"] == "pass"
+
+
+async def test_readyz_fails_when_redis_is_unreachable(make_client: ClientFactory) -> None:
+    async with make_client(redis_url="redis://127.0.0.1:1/0") as client:
+        response = await client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["redis:responseTime"][0]["status"] == "fail"
+
+
+async def unreachable_database_app() -> FastAPI:
+    return create_app(settings_for_test(database_url=UNREACHABLE_POSTGRES, health_check_timeout_seconds=0.5))
+
+
+async def test_readyz_503_and_livez_200_with_database_down() -> None:
+    async with running_app(await unreachable_database_app()) as client:
+        ready = await client.get("/readyz")
+        live = await client.get("/livez")
+    assert ready.status_code == 503
+    assert ready.headers["content-type"] == HEALTH
+    body = ready.json()
+    assert body["status"] == "fail"
+    assert body["checks"]["postgres:responseTime"][0]["output"] in ("unreachable", "timed out")
+    assert "127.0.0.1" not in ready.text  # component status only, no internals
+    assert live.status_code == 200
+
+
+async def test_readyz_503_when_migrations_are_not_applied(sqlite_url: str) -> None:
+    async with running_app(create_app(settings_for_test(database_url=sqlite_url))) as client:
+        response = await client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["sqlite:responseTime"][0]["output"] == (
+        "schema is not at the latest migration"
+    )
+
+
+async def test_readyz_503_once_draining(make_client: ClientFactory) -> None:
+    async with make_client() as client:
+        app = client._transport.app  # type: ignore[attr-defined]
+        assert (await client.get("/readyz")).status_code == 200
+        app.state.lifecycle.begin_drain()
+        response = await client.get("/readyz")
+        live = await client.get("/livez")
+    assert response.status_code == 503
+    assert response.json()["output"] == "shutting down"
+    assert live.status_code == 200

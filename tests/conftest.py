@@ -1,0 +1,132 @@
+"""Shared fixtures: real databases (SQLite and PostgreSQL), the app with its lifespan, a client.
+
+The suite runs every database-backed test once per backend named in TEST_DATABASES
+(default `sqlite,postgres`). PostgreSQL gets a fresh database with a unique name per run,
+dropped at the end. Tests go through the real commit path; tables are emptied after each test.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+from uuid_utils.compat import uuid7
+
+from app.core.config import Settings, load_settings
+from app.db.migrate import upgrade_to_head
+from app.main import create_app
+from app.models import Base
+
+BACKENDS = [name.strip() for name in os.environ.get("TEST_DATABASES", "sqlite,postgres").split(",") if name]
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+BROKER_URL = os.environ.get("TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
+
+ClientFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@asynccontextmanager
+async def postgres_database(prefix: str = "invoicer_test") -> AsyncIterator[str]:
+    """A brand-new PostgreSQL database for the duration of the block."""
+    name = f"{prefix}_{uuid7().hex[-12:]}"
+    admin = create_async_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[str]:
+    """A migrated database per backend, shared by the whole run."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'invoicer.db'}"
+        await upgrade_to_head(url)
+        yield url
+    elif request.param == "postgres":
+        async with postgres_database() as url:
+            await upgrade_to_head(url)
+            yield url
+    else:
+        raise pytest.UsageError(f"unknown backend in TEST_DATABASES: {request.param}")
+
+
+def settings_for_test(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {"app_env": "test", "log_level": "WARNING"}
+    values.update(overrides)
+    return load_settings(**values)
+
+
+@asynccontextmanager
+async def running_app(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Run the app's lifespan and talk to it over ASGI, as a server would."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
+
+
+async def empty_tables(url: str) -> None:
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as connection:
+            for table in reversed(Base.metadata.sorted_tables):
+                await connection.execute(table.delete())
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return settings_for_test(database_url=database_url)
+
+
+@pytest.fixture
+async def make_client(database_url: str) -> AsyncIterator[ClientFactory]:
+    """`async with make_client(**setting_overrides, configure=fn) as client:` for one test."""
+
+    @asynccontextmanager
+    async def factory(
+        configure: Callable[[FastAPI], None] | None = None, **overrides: Any
+    ) -> AsyncIterator[httpx.AsyncClient]:
+        overrides.setdefault("database_url", database_url)
+        app = create_app(settings_for_test(**overrides))
+        if configure is not None:
+            configure(app)
+        async with running_app(app) as client:
+            yield client
+
+    yield factory
+    await empty_tables(database_url)
+
+
+@pytest.fixture
+async def client(make_client: ClientFactory) -> AsyncIterator[httpx.AsyncClient]:
+    async with make_client() as client:
+        yield client
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"

@@ -1,0 +1,141 @@
+"""Settings: environment is the source of truth; staging/prod refuse unsafe values at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from app.cli import cli
+from app.core.config import Settings, SettingsError, load_settings
+from app.core.config.settings import DEV_SECRET_KEY
+
+SAFE_PROD = {
+    "app_env": "prod",
+    "secret_key": "x" * 48,
+    "database_url": "postgresql+asyncpg://invoicer:pw@db.internal/invoicer",
+    "trusted_hosts": ["api.invoicer.test"],
+}
+
+
+def test_safe_production_settings_load() -> None:
+    settings = load_settings(**SAFE_PROD)
+    assert settings.app_env == "prod"
+    assert settings.effective_docs_enabled is False
+    assert settings.effective_log_format == "json"
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"secret_key": DEV_SECRET_KEY}, "SECRET_KEY is the development default"),
+        ({"secret_key": "short"}, "SECRET_KEY is shorter than 32"),
+        ({"database_url": "sqlite+aiosqlite:///./var/x.db"}, "SQLite"),
+        ({"cors_origins": ["*"], "cors_allow_credentials": True}, "CORS_ORIGINS contains '*'"),
+        ({"debug": True}, "DEBUG is on"),
+        ({"trusted_hosts": ["*"]}, "TRUSTED_HOSTS allows any host"),
+    ],
+)
+@pytest.mark.parametrize("env", ["staging", "prod"])
+def test_production_refuses_each_insecure_setting(
+    env: str, override: dict[str, object], message: str
+) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(**{**SAFE_PROD, "app_env": env, **override})
+    assert message in str(caught.value)
+    assert len(caught.value.problems) == 1
+
+
+def test_every_problem_is_reported_in_one_message() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(app_env="prod", debug=True, cors_origins=["*"], cors_allow_credentials=True)
+    text = str(caught.value)
+    assert text.startswith("Invoicer refuses to start with these settings (APP_ENV=prod):")
+    # default secret, SQLite, CORS, debug, trusted hosts
+    assert len(caught.value.problems) == 5
+    assert "Traceback" not in text
+
+
+def test_type_errors_are_readable_too() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(port="not-a-port", request_timeout_seconds=-1)
+    assert any(problem.startswith("PORT:") for problem in caught.value.problems)
+    assert any(problem.startswith("REQUEST_TIMEOUT_SECONDS:") for problem in caught.value.problems)
+
+
+def test_dev_accepts_development_defaults() -> None:
+    settings = load_settings(app_env="dev")
+    assert settings.effective_docs_enabled is True
+    assert settings.database_backend == "sqlite"
+
+
+def test_docs_can_be_turned_on_in_production() -> None:
+    assert load_settings(**SAFE_PROD, docs_enabled=True).effective_docs_enabled is True
+
+
+def test_environment_variables_are_the_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORT", "9123")
+    monkeypatch.setenv("CORS_ORIGINS", "https://a.test, https://b.test")
+    settings = load_settings(app_env="test")
+    assert settings.port == 9123
+    assert settings.cors_origins == ["https://a.test", "https://b.test"]
+
+
+def test_dotenv_is_read_in_dev_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("PORT=9555\n")
+    monkeypatch.delenv("PORT", raising=False)
+    monkeypatch.setenv("APP_ENV", "dev")
+    assert load_settings().port == 9555
+    monkeypatch.setenv("APP_ENV", "test")
+    assert load_settings().port == 8000
+
+
+def test_secrets_directory_supplies_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "s" * 40
+    (tmp_path / "secret_key").write_text(secret)
+    monkeypatch.setenv("SECRETS_DIR", str(tmp_path))
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    settings = load_settings(app_env="test")
+    assert settings.secret_key.get_secret_value() == secret
+
+
+def test_check_config_prints_redacted_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP_ENV", "test")
+    monkeypatch.setenv("SECRET_KEY", "super-secret-value-that-must-not-print-1234")
+    monkeypatch.setenv("DATABASE_URL", "postgresql+asyncpg://invoicer:hunter2hunter2@db/invoicer")
+    result = CliRunner().invoke(cli, ["check-config"])
+    assert result.exit_code == 0, result.output
+    assert "super-secret-value" not in result.output
+    assert "hunter2" not in result.output
+    assert '"secret_key": "**********"' in result.output
+    assert "postgresql+asyncpg://invoicer:***@db/invoicer" in result.output
+
+
+def test_check_config_exits_2_with_the_problem_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP_ENV", "prod")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    result = CliRunner().invoke(cli, ["check-config"])
+    assert result.exit_code == 2
+    assert "SECRET_KEY is the development default" in result.output
+
+
+ENV_EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"
+
+
+def test_env_example_documents_every_setting() -> None:
+    example = ENV_EXAMPLE.read_text()
+    undocumented = [name for name in Settings.model_fields if f"{name.upper()}=" not in example]
+    assert undocumented == []
+
+
+def test_env_example_works_as_a_dev_env_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text(ENV_EXAMPLE.read_text())
+    monkeypatch.setenv("APP_ENV", "dev")
+    settings = load_settings()
+    assert settings.redis_url is None
+    assert settings.cors_origins == []
+    assert settings.trusted_hosts == ["*"]
+    assert settings.port == 8000
