@@ -11,13 +11,14 @@ from app import __version__
 from app.api.error_handlers import install_error_handlers
 from app.api.middleware import build_middleware
 from app.api.openapi import DESCRIPTION, TAGS, build_openapi
-from app.api.routers import docs, health
+from app.api.routers import build_api_router, docs, health, well_known
 from app.clients.redis import create_redis
 from app.core.config import Settings, load_settings
 from app.core.lifecycle import Lifecycle
 from app.core.logging import configure_logging, get_logger
 from app.db.session import Database
 from app.services.health import HealthService
+from app.wiring import install_identity
 
 logger = get_logger(__name__)
 OPENAPI_URL = "/openapi.json"
@@ -37,6 +38,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         broker_url=settings.broker_url.get_secret_value() if settings.broker_url else None,
         timeout_seconds=settings.health_check_timeout_seconds,
     )
+    install_identity(app, settings=settings, redis=redis)
     logger.info("startup", env=settings.app_env, database=settings.database_backend)
     try:
         with lifecycle.intercept_termination(settings.shutdown_drain_seconds):
@@ -70,6 +72,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.lifecycle = Lifecycle()
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(well_known.router)
+    app.include_router(build_api_router())
     if docs_enabled:
         docs.install_docs(app, openapi_url=OPENAPI_URL)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]

@@ -8,7 +8,8 @@ dropped at the end. Tests go through the real commit path; tables are emptied af
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Callable
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from app.core.config import Settings, load_settings
 from app.db.migrate import upgrade_to_head
 from app.main import create_app
 from app.models import Base
+from tests.support.smtp import MailSink
 
 BACKENDS = [name.strip() for name in os.environ.get("TEST_DATABASES", "sqlite,postgres").split(",") if name]
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -73,17 +75,28 @@ async def database_url(
 
 
 def settings_for_test(**overrides: Any) -> Settings:
-    values: dict[str, Any] = {"app_env": "test", "log_level": "WARNING"}
+    values: dict[str, Any] = {
+        "app_env": "test",
+        "log_level": "WARNING",
+        # Never a developer's ./var/mail: the file transport, if used, writes under a temp dir.
+        "mail_dir": str(Path(tempfile.gettempdir()) / "invoicer-test-mail"),
+    }
     values.update(overrides)
     return load_settings(**values)
 
 
 @asynccontextmanager
-async def running_app(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+async def running_app(
+    app: FastAPI,
+    *,
+    client_address: tuple[str, int] = ("127.0.0.1", 50000),
+    base_url: str = "http://testserver",
+) -> AsyncIterator[httpx.AsyncClient]:
     """Run the app's lifespan and talk to it over ASGI, as a server would."""
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=client_address)
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+            client.app = app  # type: ignore[attr-defined]
             yield client
 
 
@@ -97,24 +110,48 @@ async def empty_tables(url: str) -> None:
         await engine.dispose()
 
 
-@pytest.fixture
-def settings(database_url: str) -> Settings:
-    return settings_for_test(database_url=database_url)
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[MailSink]:
+    sink = MailSink()
+    sink.start()
+    yield sink
+    sink.stop()
 
 
 @pytest.fixture
-async def make_client(database_url: str) -> AsyncIterator[ClientFactory]:
+def mail(smtp_server: MailSink) -> MailSink:
+    """The real SMTP server every test app sends to, emptied for each test."""
+    smtp_server.clear()
+    return smtp_server
+
+
+@pytest.fixture
+def settings(database_url: str, mail: MailSink) -> Settings:
+    return settings_for_test(database_url=database_url, **smtp_settings(mail))
+
+
+def smtp_settings(sink: MailSink) -> dict[str, Any]:
+    return {"email_transport": "smtp", "smtp_host": "127.0.0.1", "smtp_port": sink.port}
+
+
+@pytest.fixture
+async def make_client(database_url: str, mail: MailSink) -> AsyncIterator[ClientFactory]:
     """`async with make_client(**setting_overrides, configure=fn) as client:` for one test."""
 
     @asynccontextmanager
     async def factory(
-        configure: Callable[[FastAPI], None] | None = None, **overrides: Any
+        configure: Callable[[FastAPI], None] | None = None,
+        client_address: tuple[str, int] = ("127.0.0.1", 50000),
+        base_url: str = "http://testserver",
+        **overrides: Any,
     ) -> AsyncIterator[httpx.AsyncClient]:
         overrides.setdefault("database_url", database_url)
+        for name, value in smtp_settings(mail).items():
+            overrides.setdefault(name, value)
         app = create_app(settings_for_test(**overrides))
         if configure is not None:
             configure(app)
-        async with running_app(app) as client:
+        async with running_app(app, client_address=client_address, base_url=base_url) as client:
             yield client
 
     yield factory

@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from app.api.dependencies.rate_limit import RATE_LIMIT_HEADERS_STATE
 from app.api.problems import (
     app_error_response,
     http_status_problem,
@@ -33,28 +34,40 @@ def _validation_issues(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
-async def handle_validation_error(_request: Request, exc: Exception) -> Response:
+def _with_rate_limit_fields(request: Request, response: Response) -> Response:
+    """A limited route's refusals carry its RateLimit fields too (set by the RateLimit dependency)."""
+    fields = getattr(request.state, RATE_LIMIT_HEADERS_STATE, None)
+    if fields:
+        for name, value in fields.items():
+            response.headers.setdefault(name, value)
+    return response
+
+
+async def handle_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     issues = _validation_issues(exc)
     count = len(issues)
-    return problem_response(
-        status=422,
-        code="validation_error",
-        title="Request validation failed",
-        detail=f"{count} invalid field{'s' if count != 1 else ''}; see errors.",
-        errors=issues,
+    return _with_rate_limit_fields(
+        request,
+        problem_response(
+            status=422,
+            code="validation_error",
+            title="Request validation failed",
+            detail=f"{count} invalid field{'s' if count != 1 else ''}; see errors.",
+            errors=issues,
+        ),
     )
 
 
-async def handle_http_exception(_request: Request, exc: Exception) -> Response:
+async def handle_http_exception(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else None
-    return http_status_problem(exc.status_code, detail, exc.headers)
+    return _with_rate_limit_fields(request, http_status_problem(exc.status_code, detail, exc.headers))
 
 
-async def handle_app_error(_request: Request, exc: Exception) -> Response:
+async def handle_app_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
-    return app_error_response(exc)
+    return _with_rate_limit_fields(request, app_error_response(exc))
 
 
 async def handle_unexpected_error(_request: Request, exc: Exception) -> Response:

@@ -20,6 +20,13 @@ Invoicer is a multi-tenant invoicing API.
 """
 
 TAGS: list[dict[str, Any]] = [
+    {
+        "name": "auth",
+        "description": "Sign-up, sign-in (bearer tokens or a browser session cookie), rotating "
+        "refresh tokens, sessions, password reset. Access tokens are EdDSA JWTs verifiable with "
+        "`/.well-known/jwks.json`.",
+    },
+    {"name": "users", "description": "The signed-in user's own account."},
     {"name": "health", "description": "Liveness and readiness probes (application/health+json)."},
 ]
 

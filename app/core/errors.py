@@ -21,6 +21,9 @@ class AppError(Exception):
     status: ClassVar[int] = 500
     code: ClassVar[str] = "internal_error"
     title: ClassVar[str] = "Internal server error"
+    # Some refusals are themselves state changes that must persist (a reused refresh token
+    # revokes its family): the request's unit of work commits before the error is rendered.
+    commit_transaction: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -101,3 +104,82 @@ class ServiceUnavailableError(AppError):
     status = 503
     code = "service_unavailable"
     title = "Service unavailable"
+
+
+class InvalidInputError(AppError):
+    """Input that passed the schema but not a configured rule; shaped like validation errors."""
+
+    status = 422
+    code = "validation_error"
+    title = "Request validation failed"
+
+    def __init__(self, loc: list[str | int], message: str, issue_type: str) -> None:
+        super().__init__(
+            f"{loc[-1]} {message}",
+            extensions={"errors": [{"loc": loc, "message": message, "type": issue_type}]},
+        )
+
+
+# --- authentication ------------------------------------------------------------------------
+
+
+class InvalidCredentialsError(AuthenticationError):
+    """Wrong password, unknown account and disabled account: one answer for all three."""
+
+    code = "invalid_credentials"
+    title = "Invalid credentials"
+
+    def __init__(self) -> None:
+        super().__init__("The email or password is incorrect.")
+
+
+class InvalidAccessTokenError(AuthenticationError):
+    code = "invalid_token"
+    title = "Invalid access token"
+
+    def __init__(self, detail: str = "The access token is invalid, expired or revoked.") -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+
+class NotAuthenticatedError(AuthenticationError):
+    def __init__(self) -> None:
+        super().__init__("Send a bearer token or sign in.", headers={"WWW-Authenticate": "Bearer"})
+
+
+class InvalidRefreshTokenError(AuthenticationError):
+    code = "invalid_grant"
+    title = "Invalid refresh token"
+
+    def __init__(self, detail: str = "The refresh token is invalid, expired or revoked.") -> None:
+        super().__init__(detail)
+
+
+class RefreshTokenReusedError(InvalidRefreshTokenError):
+    commit_transaction = True
+
+    def __init__(self) -> None:
+        super().__init__("The refresh token was already used; the session has been ended.")
+
+
+class EmailNotVerifiedError(PermissionDeniedError):
+    code = "email_not_verified"
+    title = "Email address not verified"
+
+    def __init__(self) -> None:
+        super().__init__("Verify your email address first: follow the link we sent you.")
+
+
+class CsrfError(PermissionDeniedError):
+    code = "csrf_failed"
+    title = "CSRF check failed"
+
+    def __init__(self) -> None:
+        super().__init__("Send the session's CSRF token in the X-CSRF-Token header.")
+
+
+class InvalidOneTimeTokenError(BadRequestError):
+    code = "invalid_token"
+    title = "Invalid or expired token"
+
+    def __init__(self) -> None:
+        super().__init__("The link is invalid, expired or already used.")

@@ -1,5 +1,18 @@
 """SQLAlchemy ORM models. Importing this package registers every table on `Base.metadata`."""
 
+from app.models.auth_session import AuthSession, RefreshToken
 from app.models.base import Base
+from app.models.one_time_token import OneTimeToken, TokenPurpose
+from app.models.organization import Membership, Organization
+from app.models.user import User
 
-__all__ = ["Base"]
+__all__ = [
+    "AuthSession",
+    "Base",
+    "Membership",
+    "OneTimeToken",
+    "Organization",
+    "RefreshToken",
+    "TokenPurpose",
+    "User",
+]

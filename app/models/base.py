@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, Uuid, func
+from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.orm import relationship as sa_relationship
@@ -54,6 +56,21 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime, uuid.UUID: Uuid}
+
+
+def enum_column(enum: type[StrEnum]) -> SAEnum:
+    """A StrEnum stored as its value in a VARCHAR (no native enum type: cheap to extend).
+
+    Each table states the allowed values in a named CHECK constraint.
+    """
+    return SAEnum(
+        enum,
+        native_enum=False,
+        create_constraint=False,
+        length=max(len(member.value) for member in enum),
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
 
 
 def relationship(*args: Any, **kwargs: Any) -> Any:

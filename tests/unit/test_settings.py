@@ -5,17 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
 from app.cli import cli
 from app.core.config import Settings, SettingsError, load_settings
 from app.core.config.settings import DEV_SECRET_KEY
+from app.core.security.jwt import private_key_pem
 
 SAFE_PROD = {
     "app_env": "prod",
     "secret_key": "x" * 48,
     "database_url": "postgresql+asyncpg://invoicer:pw@db.internal/invoicer",
     "trusted_hosts": ["api.invoicer.test"],
+    "jwt_private_key": private_key_pem(Ed25519PrivateKey.generate()),
+    "email_transport": "smtp",
+    "public_base_url": "https://app.invoicer.test",
 }
 
 
@@ -35,6 +40,9 @@ def test_safe_production_settings_load() -> None:
         ({"cors_origins": ["*"], "cors_allow_credentials": True}, "CORS_ORIGINS contains '*'"),
         ({"debug": True}, "DEBUG is on"),
         ({"trusted_hosts": ["*"]}, "TRUSTED_HOSTS allows any host"),
+        ({"jwt_private_key": None}, "JWT_PRIVATE_KEY is not set"),
+        ({"email_transport": "file"}, "EMAIL_TRANSPORT must be smtp"),
+        ({"public_base_url": "http://app.invoicer.test"}, "PUBLIC_BASE_URL must be an https"),
     ],
 )
 @pytest.mark.parametrize("env", ["staging", "prod"])
@@ -52,8 +60,8 @@ def test_every_problem_is_reported_in_one_message() -> None:
         load_settings(app_env="prod", debug=True, cors_origins=["*"], cors_allow_credentials=True)
     text = str(caught.value)
     assert text.startswith("Invoicer refuses to start with these settings (APP_ENV=prod):")
-    # default secret, SQLite, CORS, debug, trusted hosts
-    assert len(caught.value.problems) == 5
+    # default secret, SQLite, CORS, debug, trusted hosts, JWT key, email transport, base URL
+    assert len(caught.value.problems) == 8
     assert "Traceback" not in text
 
 

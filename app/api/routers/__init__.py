@@ -1,0 +1,23 @@
+"""Route assembly: authenticated by default, public routes as the explicit exception."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from app.api.dependencies.auth import get_current_principal
+from app.api.problems import PROBLEM_RESPONSES
+from app.api.routers import auth, users
+
+API_PREFIX = "/api/v1"
+
+
+def build_api_router() -> APIRouter:
+    api = APIRouter(prefix=API_PREFIX, responses=PROBLEM_RESPONSES)
+    # Public: every route in these routers is reachable without credentials, on purpose.
+    api.include_router(auth.public_router)
+    # Everything else requires a principal, enforced once at this level.
+    authenticated = APIRouter(dependencies=[Depends(get_current_principal)])
+    authenticated.include_router(auth.router)
+    authenticated.include_router(users.router)
+    api.include_router(authenticated)
+    return api

@@ -6,15 +6,17 @@ only apply outside development (no default secrets, no SQLite, ...).
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Literal
 
+from limits import parse as parse_rate_limit
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 AppEnv = Literal["dev", "test", "staging", "prod"]
 
 # A recognisable placeholder: anything that still carries it is refused outside dev/test.
-DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me-0000000000"  # noqa: S105
+DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me-0000000000"
 MIN_SECRET_LENGTH = 32
 
 
@@ -97,10 +99,86 @@ class Settings(BaseSettings):
         default=None, description="Default: json in staging/prod, console elsewhere."
     )
 
+    # --- authentication -----------------------------------------------------------------
+    jwt_private_key: SecretStr | None = Field(
+        default=None,
+        description="PEM Ed25519 private key signing access tokens. Dev generates one under ./var/.",
+    )
+    jwt_previous_public_keys: list[str] = Field(
+        default_factory=list,
+        description="JSON list of PEM public keys still accepted (key rotation without logouts).",
+    )
+    jwt_issuer: str = "invoicer"
+    jwt_audience: str = "invoicer-api"
+    jwt_leeway_seconds: int = Field(default=30, ge=0, le=60)
+    access_token_ttl_seconds: int = Field(default=900, ge=60, le=3600)
+    refresh_token_idle_ttl_seconds: int = Field(default=7 * 86400, ge=300)
+    refresh_token_absolute_ttl_seconds: int = Field(default=30 * 86400, ge=3600)
+    email_verification_ttl_seconds: int = Field(default=2 * 86400, ge=300)
+    password_reset_ttl_seconds: int = Field(default=3600, ge=300, le=86400)
+    session_cookie_name: str = Field(default="invoicer_session", pattern=r"^[A-Za-z0-9_]+$")
+    session_touch_interval_seconds: int = Field(
+        default=60, ge=0, description="Write a session's last-used time at most this often."
+    )
+
+    # --- passwords (OWASP: argon2id m >= 19 MiB, t >= 2, p = 1) ----------------------------
+    password_hash_memory_kib: int = Field(default=19_456, ge=19_456, le=1_048_576)
+    password_hash_time_cost: int = Field(default=2, ge=2, le=20)
+    password_hash_parallelism: int = Field(default=1, ge=1, le=16)
+    password_hash_concurrency: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        le=64,
+        description="Hashes computed at once per process; bounds memory (each takes m KiB).",
+    )
+    password_min_length: int = Field(default=12, ge=8, le=64)
+    password_max_length: int = Field(default=256, ge=64, le=4096)
+
+    # --- rate limits (limits notation: "10/minute", "5 per 15 minutes") ------------------
+    rate_limit_login: str = "30/minute"
+    rate_limit_login_failures_per_account: str = "10 per 15 minutes"
+    rate_limit_login_failures_per_ip: str = "50 per 15 minutes"
+    rate_limit_signup: str = "10/hour"
+    rate_limit_password_forgot: str = "10/hour"
+    rate_limit_verify: str = "30/hour"
+    rate_limit_refresh: str = "60/minute"
+
+    # --- email ----------------------------------------------------------------------------
+    email_transport: Literal["file", "smtp"] = Field(
+        default="file", description="file: write to MAIL_DIR and the log (dev); smtp: send."
+    )
+    mail_dir: str = "./var/mail"
+    email_from: str = "Invoicer <no-reply@invoicer.localhost>"
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_use_tls: bool = False
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Base of links in emails (verification, password reset).",
+    )
+
     # --- demo data ----------------------------------------------------------------------
     demo_password: SecretStr = SecretStr("invoicer-demo-password")
 
     _split_lists = field_validator("cors_origins", "trusted_hosts", mode="before")(_split_csv)
+
+    @field_validator(
+        "rate_limit_login",
+        "rate_limit_login_failures_per_account",
+        "rate_limit_login_failures_per_ip",
+        "rate_limit_signup",
+        "rate_limit_password_forgot",
+        "rate_limit_verify",
+        "rate_limit_refresh",
+    )
+    @classmethod
+    def _valid_rate_limit(cls, value: str) -> str:
+        parse_rate_limit(value)  # raises ValueError on a malformed policy
+        return value
 
     @field_validator("app_env", mode="before")
     @classmethod
@@ -156,4 +234,10 @@ class Settings(BaseSettings):
             problems.append("DEBUG is on")
         if "*" in self.trusted_hosts:
             problems.append("TRUSTED_HOSTS allows any host ('*'); list the public host names")
+        if self.jwt_private_key is None:
+            problems.append("JWT_PRIVATE_KEY is not set (an Ed25519 private key in PEM)")
+        if self.email_transport != "smtp":
+            problems.append("EMAIL_TRANSPORT must be smtp (file is for development)")
+        if not self.public_base_url.startswith("https://"):
+            problems.append("PUBLIC_BASE_URL must be an https:// URL")
         return problems

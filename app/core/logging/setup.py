@@ -43,7 +43,10 @@ def configure_logging(*, level: str = "INFO", log_format: Literal["console", "js
         renderer = structlog.processors.JSONRenderer(serializer=_orjson_dumps)
     else:
         final = [redaction_processor]
-        renderer = structlog.dev.ConsoleRenderer(colors=False)
+        # Plain tracebacks: rich's pretty ones take seconds and print local variables (secrets).
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=False, exception_formatter=structlog.dev.plain_traceback
+        )
 
     structlog.configure(
         processors=[

@@ -10,6 +10,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.core.config import Settings
+from app.core.errors import AppError
 from app.db.session.engine import create_engine
 
 
@@ -25,9 +26,24 @@ class Database:
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
-        """Commit once if the block succeeds; roll back on any error, cancellation included."""
-        async with self.session_factory() as session, session.begin():
-            yield session
+        """Commit once if the block succeeds; roll back on any error, cancellation included.
+
+        The one exception: an `AppError` flagged `commit_transaction` (a refusal that is itself
+        a state change, like revoking a reused refresh token's family) commits, then propagates.
+        """
+        async with self.session_factory() as session:
+            try:
+                yield session
+            except AppError as error:
+                if error.commit_transaction:
+                    await session.commit()
+                else:
+                    await session.rollback()
+                raise
+            except BaseException:
+                await session.rollback()
+                raise
+            await session.commit()
 
     async def dispose(self) -> None:
         await self.engine.dispose()

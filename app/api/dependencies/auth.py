@@ -1,0 +1,94 @@
+"""The current principal: a bearer access token, or a browser-session cookie with CSRF."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import OAuth2PasswordBearer
+
+from app.api.dependencies.core import SessionDep, SettingsDep
+from app.core.config import Settings
+from app.core.errors import CsrfError, InvalidAccessTokenError, NotAuthenticatedError
+from app.core.security.csrf import csrf_token_valid
+from app.core.security.jwt import AccessTokenCodec
+from app.core.security.passwords import PasswordHasher
+from app.core.security.principal import Principal
+from app.core.security.revocation import RevocationStore
+from app.services import auth as auth_service
+from app.services.login_throttle import LoginThrottle
+
+TOKEN_URL = "/api/v1/auth/token"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+oauth2_scheme = OAuth2PasswordBearer(
+    tokenUrl=TOKEN_URL,
+    auto_error=False,
+    description="Sign in with email (as username) and password to get a bearer access token.",
+)
+
+
+def get_password_hasher(request: Request) -> PasswordHasher:
+    hasher: PasswordHasher = request.app.state.password_hasher
+    return hasher
+
+
+def get_token_codec(request: Request) -> AccessTokenCodec:
+    codec: AccessTokenCodec = request.app.state.token_codec
+    return codec
+
+
+def get_revocations(request: Request) -> RevocationStore:
+    store: RevocationStore = request.app.state.revocations
+    return store
+
+
+def get_login_throttle(request: Request) -> LoginThrottle:
+    throttle: LoginThrottle = request.app.state.login_throttle
+    return throttle
+
+
+PasswordHasherDep = Annotated[PasswordHasher, Depends(get_password_hasher)]
+TokenCodecDep = Annotated[AccessTokenCodec, Depends(get_token_codec)]
+RevocationsDep = Annotated[RevocationStore, Depends(get_revocations)]
+LoginThrottleDep = Annotated[LoginThrottle, Depends(get_login_throttle)]
+
+
+def cookie_names(request: Request, settings: Settings) -> tuple[str, str]:
+    """(session cookie, CSRF cookie); `__Host-` prefixed over https (host-only, Secure, Path=/)."""
+    prefix = "__Host-" if request.url.scheme == "https" else ""
+    return f"{prefix}{settings.session_cookie_name}", f"{prefix}{settings.session_cookie_name}_csrf"
+
+
+async def get_current_principal(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    codec: TokenCodecDep,
+    revocations: RevocationsDep,
+    bearer_token: Annotated[str | None, Security(oauth2_scheme)],
+) -> Principal:
+    if bearer_token:
+        return await auth_service.principal_from_access_token(
+            codec=codec, revocations=revocations, token=bearer_token
+        )
+    session_cookie, csrf_cookie = cookie_names(request, settings)
+    cookie_token = request.cookies.get(session_cookie)
+    if not cookie_token:
+        raise NotAuthenticatedError
+    principal = await auth_service.principal_from_cookie(
+        session=session, settings=settings, cookie_token=cookie_token
+    )
+    if principal is None:
+        raise InvalidAccessTokenError("The browser session is invalid, expired or signed out.")
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER)
+        if sent is None or sent != request.cookies.get(csrf_cookie):
+            raise CsrfError
+        if not csrf_token_valid(settings.secret_key.get_secret_value(), principal.session_id, sent):
+            raise CsrfError
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_current_principal)]

@@ -1,0 +1,356 @@
+"""/api/v1/auth: sign-up, sign-in, token refresh and revocation, sessions, password reset."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request, Response, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from app.api.dependencies.auth import (
+    CurrentPrincipal,
+    LoginThrottleDep,
+    PasswordHasherDep,
+    RevocationsDep,
+    TokenCodecDep,
+    cookie_names,
+)
+from app.api.dependencies.core import DatabaseDep, SessionDep, SettingsDep
+from app.api.dependencies.email import MailerDep
+from app.api.dependencies.pagination import OffsetParamsDep
+from app.api.dependencies.rate_limit import RateLimit, client_address
+from app.schemas.auth import (
+    Accepted,
+    BrowserSessionPublic,
+    BrowserSessionRequest,
+    ForgotPasswordRequest,
+    RefreshRequest,
+    ResetPasswordRequest,
+    SessionPublic,
+    SignupRequest,
+    TokenResponse,
+    VerifyEmailRequest,
+)
+from app.schemas.common import OffsetPage
+from app.services import accounts
+from app.services import auth as auth_service
+from app.services.auth import ClientInfo, TokenPair
+
+# Reachable without credentials: each route here is a deliberate exception.
+public_router = APIRouter(prefix="/auth", tags=["auth"])
+# Mounted behind the authentication dependency (see app/api/routers/__init__.py).
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}  # RFC 6749 §5.1
+
+
+def client_info(request: Request) -> ClientInfo:
+    return ClientInfo(ip_address=client_address(request), user_agent=request.headers.get("user-agent"))
+
+
+def token_response(tokens: TokenPair, response: Response) -> TokenResponse:
+    response.headers.update(NO_STORE)
+    return TokenResponse(
+        access_token=tokens.access_token, expires_in=tokens.expires_in, refresh_token=tokens.refresh_token
+    )
+
+
+@public_router.post(
+    "/signup",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Create an account and its organization",
+    description=(
+        "Always answers 202 with the same body. A new address receives a verification link; an "
+        "address that already has an account receives a notice instead, so the response "
+        "reveals nothing about which addresses are registered."
+    ),
+    dependencies=[Depends(RateLimit("signup"))],
+)
+async def signup(
+    body: SignupRequest,
+    session: SessionDep,
+    hasher: PasswordHasherDep,
+    mailer: MailerDep,
+    settings: SettingsDep,
+) -> Accepted:
+    await accounts.signup(
+        session=session,
+        hasher=hasher,
+        mailer=mailer,
+        settings=settings,
+        email=str(body.email),
+        password=body.password,
+        full_name=body.full_name,
+        organization_name=body.organization_name,
+    )
+    return Accepted(detail="Check your inbox to continue.")
+
+
+@public_router.post(
+    "/verify-email",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Confirm an email address with the emailed token",
+    dependencies=[Depends(RateLimit("verify"))],
+)
+async def verify_email(body: VerifyEmailRequest, session: SessionDep) -> None:
+    await accounts.verify_email(session=session, token=body.token)
+
+
+@public_router.post(
+    "/token",
+    summary="Sign in (OAuth2 password grant): email as username",
+    description="Form-encoded, so Swagger UI's Authorize button works. Unverified accounts get 403.",
+    dependencies=[Depends(RateLimit("login"))],
+)
+async def issue_token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
+    response: Response,
+    database: DatabaseDep,
+    hasher: PasswordHasherDep,
+    throttle: LoginThrottleDep,
+    codec: TokenCodecDep,
+    settings: SettingsDep,
+) -> TokenResponse:
+    # DatabaseDep, not SessionDep: the service keeps no connection open while hashing.
+    tokens = await auth_service.login(
+        database=database,
+        hasher=hasher,
+        throttle=throttle,
+        codec=codec,
+        settings=settings,
+        email=form.username,
+        password=form.password,
+        client=client_info(request),
+    )
+    return token_response(tokens, response)
+
+
+@public_router.post(
+    "/refresh",
+    summary="Exchange a refresh token for a new pair (the old one is spent)",
+    description="Presenting a spent refresh token again ends the whole session (token family).",
+    dependencies=[Depends(RateLimit("refresh"))],
+)
+async def refresh(
+    body: RefreshRequest,
+    response: Response,
+    session: SessionDep,
+    codec: TokenCodecDep,
+    revocations: RevocationsDep,
+    settings: SettingsDep,
+) -> TokenResponse:
+    tokens = await auth_service.refresh(
+        session=session,
+        codec=codec,
+        revocations=revocations,
+        settings=settings,
+        refresh_token=body.refresh_token,
+    )
+    return token_response(tokens, response)
+
+
+@public_router.post(
+    "/revoke",
+    status_code=status.HTTP_200_OK,
+    summary="Revoke a refresh or access token (RFC 7009)",
+    description="Ends the session behind the token. Unknown or already revoked tokens also answer 200.",
+    dependencies=[Depends(RateLimit("refresh"))],
+    response_class=Response,
+    responses={200: {"description": "Revoked (or nothing to revoke)."}},
+)
+async def revoke_token(
+    token: Annotated[str, Form(min_length=1, max_length=4096)],
+    session: SessionDep,
+    codec: TokenCodecDep,
+    revocations: RevocationsDep,
+    settings: SettingsDep,
+    token_type_hint: Annotated[str | None, Form(max_length=40)] = None,
+) -> Response:
+    await auth_service.revoke_token(
+        session=session, codec=codec, revocations=revocations, settings=settings, token=token
+    )
+    return Response(status_code=status.HTTP_200_OK, headers=NO_STORE)
+
+
+@public_router.post(
+    "/password/forgot",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Email a password-reset link",
+    description="Always 202: whether the address has an account is not revealed.",
+    dependencies=[Depends(RateLimit("password_forgot"))],
+)
+async def forgot_password(
+    body: ForgotPasswordRequest, session: SessionDep, mailer: MailerDep, settings: SettingsDep
+) -> Accepted:
+    await accounts.request_password_reset(
+        session=session, mailer=mailer, settings=settings, email=str(body.email)
+    )
+    return Accepted(detail="If an account exists for this address, a reset link is on its way.")
+
+
+@public_router.post(
+    "/password/reset",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Set a new password with the emailed token; every session ends",
+    dependencies=[Depends(RateLimit("verify"))],
+)
+async def reset_password(
+    body: ResetPasswordRequest,
+    session: SessionDep,
+    hasher: PasswordHasherDep,
+    revocations: RevocationsDep,
+    throttle: LoginThrottleDep,
+    mailer: MailerDep,
+    settings: SettingsDep,
+) -> None:
+    await accounts.reset_password(
+        session=session,
+        hasher=hasher,
+        revocations=revocations,
+        throttle=throttle,
+        mailer=mailer,
+        settings=settings,
+        token=body.token,
+        new_password=body.new_password,
+    )
+
+
+@public_router.post(
+    "/session",
+    status_code=status.HTTP_201_CREATED,
+    summary="Sign in a browser: an HttpOnly session cookie plus a CSRF token",
+    description=(
+        "Sets the session cookie (HttpOnly, Secure, SameSite=Lax; `__Host-` prefixed over https) "
+        "and a readable CSRF cookie. Send the CSRF token back in `X-CSRF-Token` on every "
+        "POST/PUT/PATCH/DELETE made with the cookie."
+    ),
+    dependencies=[Depends(RateLimit("login"))],
+)
+async def start_browser_session(
+    body: BrowserSessionRequest,
+    request: Request,
+    response: Response,
+    database: DatabaseDep,
+    hasher: PasswordHasherDep,
+    throttle: LoginThrottleDep,
+    settings: SettingsDep,
+) -> BrowserSessionPublic:
+    started = await auth_service.start_browser_session(
+        database=database,
+        hasher=hasher,
+        throttle=throttle,
+        settings=settings,
+        email=str(body.email),
+        password=body.password,
+        client=client_info(request),
+    )
+    session_cookie, csrf_cookie = cookie_names(request, settings)
+    max_age = settings.refresh_token_absolute_ttl_seconds
+    response.set_cookie(
+        session_cookie,
+        started.cookie_token,
+        max_age=max_age,
+        path="/",
+        secure=True,
+        httponly=True,
+        samesite="lax",
+    )
+    response.set_cookie(
+        csrf_cookie,
+        started.csrf_token,
+        max_age=max_age,
+        path="/",
+        secure=True,
+        httponly=False,
+        samesite="lax",
+    )
+    response.headers.update(NO_STORE)
+    return BrowserSessionPublic(
+        session_id=started.session_id, csrf_token=started.csrf_token, expires_at=started.expires_at
+    )
+
+
+@router.delete(
+    "/session",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Sign out this browser session and clear its cookies",
+)
+async def end_browser_session(
+    request: Request,
+    response: Response,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    revocations: RevocationsDep,
+    settings: SettingsDep,
+) -> None:
+    await auth_service.logout(
+        session=session, revocations=revocations, settings=settings, principal=principal
+    )
+    for name in cookie_names(request, settings):
+        response.delete_cookie(name, path="/", secure=True, samesite="lax")
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, summary="Sign out this session")
+async def logout(
+    principal: CurrentPrincipal, session: SessionDep, revocations: RevocationsDep, settings: SettingsDep
+) -> None:
+    await auth_service.logout(
+        session=session, revocations=revocations, settings=settings, principal=principal
+    )
+
+
+@router.post("/logout-all", status_code=status.HTTP_204_NO_CONTENT, summary="Sign out every session")
+async def logout_all(
+    principal: CurrentPrincipal, session: SessionDep, revocations: RevocationsDep, settings: SettingsDep
+) -> None:
+    await auth_service.logout_everywhere(
+        session=session, revocations=revocations, settings=settings, principal=principal
+    )
+
+
+@router.get("/sessions", summary="Your signed-in sessions (devices)")
+async def list_sessions(
+    principal: CurrentPrincipal, session: SessionDep, page: OffsetParamsDep
+) -> OffsetPage[SessionPublic]:
+    items, total = await auth_service.list_sessions(
+        session=session, user_id=principal.user_id, limit=page.limit, offset=page.offset
+    )
+    return OffsetPage[SessionPublic](
+        items=[
+            SessionPublic(
+                id=item.id,
+                kind="browser" if item.kind == "browser" else "token",
+                created_at=item.created_at,
+                last_used_at=item.last_used_at,
+                expires_at=item.expires_at,
+                user_agent=item.user_agent,
+                ip_address=item.ip_address,
+                current=item.id == principal.session_id,
+            )
+            for item in items
+        ],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+@router.delete(
+    "/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Sign out one of your sessions"
+)
+async def end_session(
+    session_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    revocations: RevocationsDep,
+    settings: SettingsDep,
+) -> None:
+    await auth_service.end_session(
+        session=session,
+        revocations=revocations,
+        settings=settings,
+        user_id=principal.user_id,
+        session_id=session_id,
+    )

@@ -1,0 +1,85 @@
+"""Outbound email: SMTP (aiosmtplib) in production, a folder of .eml files in development."""
+
+from __future__ import annotations
+
+import email.message
+import email.utils
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import aiosmtplib
+import anyio
+
+from app.core.config import Settings
+from app.core.logging import get_logger
+
+logger = get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingEmail:
+    to: str
+    subject: str
+    body: str
+
+
+class EmailSender(Protocol):
+    async def send(self, message: OutgoingEmail) -> None: ...
+
+
+def _mime(message: OutgoingEmail, sender: str) -> email.message.EmailMessage:
+    mime = email.message.EmailMessage()
+    mime["From"] = sender
+    mime["To"] = message.to
+    mime["Subject"] = message.subject
+    mime["Date"] = email.utils.formatdate(usegmt=True)
+    mime["Message-ID"] = email.utils.make_msgid(domain="invoicer.localhost")
+    mime.set_content(message.body)
+    return mime
+
+
+class SmtpEmailSender:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    async def send(self, message: OutgoingEmail) -> None:
+        settings = self._settings
+        await aiosmtplib.send(
+            _mime(message, settings.email_from),
+            hostname=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_username,
+            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+            start_tls=settings.smtp_starttls,
+            use_tls=settings.smtp_use_tls,
+            timeout=settings.smtp_timeout_seconds,
+        )
+        logger.info("email_sent", to_domain=message.to.rsplit("@", 1)[-1], subject=message.subject)
+
+
+class FileEmailSender:
+    """Development transport: each message becomes `MAIL_DIR/<time>-<to>.eml` and a log line."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._dir = Path(settings.mail_dir)
+
+    async def send(self, message: OutgoingEmail) -> None:
+        mime = _mime(message, self._settings.email_from)
+        safe_to = re.sub(r"[^A-Za-z0-9@._-]", "_", message.to)
+        stamp = email.utils.parsedate_to_datetime(str(mime["Date"])).strftime("%Y%m%dT%H%M%S")
+        path = anyio.Path(self._dir / f"{stamp}-{safe_to}-{str(mime['Message-ID']).strip('<>')}.eml")
+        await anyio.Path(self._dir).mkdir(parents=True, exist_ok=True)
+        await path.write_bytes(bytes(mime))
+        # Dev only (refused in staging/prod): the body, links included, is meant to be read here.
+        logger.info(
+            "email_written", to=message.to, subject=message.subject, path=str(path), body=message.body
+        )
+
+
+def create_email_sender(settings: Settings) -> EmailSender:
+    if settings.email_transport == "smtp":
+        return SmtpEmailSender(settings)
+    return FileEmailSender(settings)

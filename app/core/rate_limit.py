@@ -1,0 +1,94 @@
+"""Moving-window rate limits (the `limits` library) and their IETF RateLimit header fields.
+
+Storage is Redis in full mode (shared by every replica) and process memory in embedded mode.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+from redis.asyncio import Redis
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitPolicy:
+    """A named quota, e.g. `login`: 30 requests per 60 s."""
+
+    name: str
+    item: RateLimitItem
+
+    @classmethod
+    def parse(cls, name: str, spec: str) -> RateLimitPolicy:
+        return cls(name=name, item=parse(spec))
+
+    @property
+    def quota(self) -> int:
+        return int(self.item.amount)
+
+    @property
+    def window_seconds(self) -> int:
+        return int(self.item.get_expiry())
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitStatus:
+    policy: RateLimitPolicy
+    allowed: bool
+    remaining: int
+    reset_seconds: int
+
+    def headers(self) -> dict[str, str]:
+        """draft-ietf-httpapi-ratelimit-headers: structured fields, `r` never negative."""
+        name = self.policy.name
+        return {
+            "RateLimit-Policy": f'"{name}";q={self.policy.quota};w={self.policy.window_seconds}',
+            "RateLimit": f'"{name}";r={max(self.remaining, 0)};t={self.reset_seconds}',
+        }
+
+    @property
+    def retry_after_seconds(self) -> int:
+        return max(self.reset_seconds, 1)
+
+
+class RateLimiter:
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+        self._strategy = MovingWindowRateLimiter(storage)
+
+    async def hit(self, policy: RateLimitPolicy, key: str) -> RateLimitStatus:
+        """Count one request for `key`; `allowed` is False once the quota is used up."""
+        allowed = await self._strategy.hit(policy.item, policy.name, key)
+        return await self._status(policy, key, allowed=allowed)
+
+    async def peek(self, policy: RateLimitPolicy, key: str) -> RateLimitStatus:
+        """The status without counting (for limits on failures only, checked before work)."""
+        allowed = await self._strategy.test(policy.item, policy.name, key)
+        return await self._status(policy, key, allowed=allowed)
+
+    async def clear(self, policy: RateLimitPolicy, key: str) -> None:
+        await self._strategy.clear(policy.item, policy.name, key)
+
+    async def _status(self, policy: RateLimitPolicy, key: str, *, allowed: bool) -> RateLimitStatus:
+        stats = await self._strategy.get_window_stats(policy.item, policy.name, key)
+        reset = max(0, math.ceil(stats.reset_time - time.time()))
+        return RateLimitStatus(policy=policy, allowed=allowed, remaining=stats.remaining, reset_seconds=reset)
+
+    async def reset_all(self) -> None:
+        await self._storage.reset()
+
+
+def create_rate_limiter(redis: Redis | None, redis_url: str | None) -> RateLimiter:
+    if redis is None or redis_url is None:
+        return RateLimiter(MemoryStorage())
+    # Share the app's Redis pool instead of opening a second one.
+    options: dict[str, Any] = {"connection_pool": redis.connection_pool}
+    storage = RedisStorage(
+        f"async+{redis_url}", implementation="redispy", key_prefix="invoicer:rl", **options
+    )
+    return RateLimiter(storage)

@@ -1,0 +1,1 @@
+"""Password hashing, access tokens, opaque tokens, revocation and CSRF: no FastAPI here."""

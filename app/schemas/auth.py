@@ -1,0 +1,73 @@
+"""Authentication requests and responses."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Literal
+
+from pydantic import BaseModel, EmailStr, Field
+
+from app.schemas.common import StrictInput, UtcDateTime
+
+# Bounds here are about hostile input; the password policy (length, common passwords) is
+# applied by the service with the configured limits.
+Password = Field(min_length=1, max_length=4096)
+OpaqueToken = Field(min_length=16, max_length=512, pattern=r"^[A-Za-z0-9_\-.~+/=]+$")
+
+
+class SignupRequest(StrictInput):
+    email: EmailStr = Field(max_length=320)
+    password: str = Password
+    full_name: str = Field(min_length=1, max_length=200)
+    organization_name: str = Field(min_length=1, max_length=200)
+
+
+class Accepted(BaseModel):
+    status: Literal["accepted"] = "accepted"
+    detail: str
+
+
+class VerifyEmailRequest(StrictInput):
+    token: str = OpaqueToken
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="Seconds until the access token expires.")
+    refresh_token: str
+
+
+class RefreshRequest(StrictInput):
+    refresh_token: str = OpaqueToken
+
+
+class ForgotPasswordRequest(StrictInput):
+    email: EmailStr = Field(max_length=320)
+
+
+class ResetPasswordRequest(StrictInput):
+    token: str = OpaqueToken
+    new_password: str = Password
+
+
+class BrowserSessionRequest(StrictInput):
+    email: EmailStr = Field(max_length=320)
+    password: str = Password
+
+
+class BrowserSessionPublic(BaseModel):
+    session_id: uuid.UUID
+    csrf_token: str = Field(description="Send back in X-CSRF-Token on POST/PUT/PATCH/DELETE.")
+    expires_at: UtcDateTime
+
+
+class SessionPublic(BaseModel):
+    id: uuid.UUID
+    kind: Literal["token", "browser"]
+    created_at: UtcDateTime
+    last_used_at: UtcDateTime
+    expires_at: UtcDateTime
+    user_agent: str | None
+    ip_address: str | None
+    current: bool

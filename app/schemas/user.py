@@ -1,0 +1,40 @@
+"""The signed-in user's own account."""
+
+from __future__ import annotations
+
+import uuid
+
+from pydantic import BaseModel, Field, field_validator
+
+from app.core.permissions import Role
+from app.schemas.common import StrictInput, UtcDateTime, reject_null
+
+
+class MembershipPublic(BaseModel):
+    org_id: uuid.UUID
+    org_name: str
+    org_slug: str
+    role: Role
+
+
+class UserPublic(BaseModel):
+    id: uuid.UUID
+    email: str
+    full_name: str
+    email_verified: bool
+    created_at: UtcDateTime
+    memberships: list[MembershipPublic]
+
+
+class UserUpdate(StrictInput):
+    """PATCH: only the fields sent are applied."""
+
+    full_name: str | None = Field(default=None, min_length=1, max_length=200)
+
+    _not_null = field_validator("full_name", mode="before")(reject_null)
+
+
+class PasswordChangeRequest(StrictInput):
+    current_password: str = Field(min_length=1, max_length=4096)
+    new_password: str = Field(min_length=1, max_length=4096)
+    sign_out_other_sessions: bool = True

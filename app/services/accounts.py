@@ -1,0 +1,265 @@
+"""Accounts: sign-up, email verification, password reset and change, the user's profile."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from app.core.config import Settings
+from app.core.errors import InvalidInputError, InvalidOneTimeTokenError, NotFoundError
+from app.core.permissions import Role
+from app.core.security.opaque import hash_token, new_token
+from app.core.security.passwords import PasswordHasher, password_problems
+from app.core.security.principal import Principal
+from app.core.security.revocation import RevocationStore
+from app.db.session import Database
+from app.models import Membership, OneTimeToken, Organization, TokenPurpose, User
+from app.models.base import utcnow
+from app.models.user import normalize_email
+from app.services import emails
+from app.services.auth import revoke_user_sessions
+from app.services.emails import Mailer
+from app.services.login_throttle import LoginThrottle
+
+
+def check_new_password(settings: Settings, password: str, *, field: str, email: str | None = None) -> None:
+    problems = password_problems(
+        password,
+        min_length=settings.password_min_length,
+        max_length=settings.password_max_length,
+        email=email,
+    )
+    if problems:
+        raise InvalidInputError(["body", field], "; ".join(problems), "password_policy")
+
+
+def slugify(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    return slug[:60] or "org"
+
+
+async def _unique_slug(session: AsyncSession, name: str) -> str:
+    base = slugify(name)
+    taken = await session.scalar(select(Organization.id).where(Organization.slug == base))
+    return base if taken is None else f"{base}-{secrets.token_hex(3)}"
+
+
+async def _issue_one_time_token(
+    session: AsyncSession, *, user_id: uuid.UUID, purpose: TokenPurpose, ttl_seconds: int
+) -> str:
+    token = new_token()
+    now = utcnow()
+    session.add(
+        OneTimeToken(
+            user_id=user_id,
+            purpose=purpose,
+            token_hash=hash_token(token),
+            created_at=now,
+            expires_at=now + timedelta(seconds=ttl_seconds),
+        )
+    )
+    return token
+
+
+async def _consume_one_time_token(session: AsyncSession, *, token: str, purpose: TokenPurpose) -> uuid.UUID:
+    """Mark the token used, atomically: of two concurrent uses only one succeeds."""
+    now = utcnow()
+    user_id: uuid.UUID | None = await session.scalar(
+        update(OneTimeToken)
+        .where(
+            OneTimeToken.token_hash == hash_token(token),
+            OneTimeToken.purpose == purpose,
+            OneTimeToken.used_at.is_(None),
+            OneTimeToken.expires_at > now,
+        )
+        .values(used_at=now)
+        .returning(OneTimeToken.user_id)
+    )
+    if user_id is None:
+        raise InvalidOneTimeTokenError
+    return user_id
+
+
+async def signup(
+    *,
+    session: AsyncSession,
+    hasher: PasswordHasher,
+    mailer: Mailer,
+    settings: Settings,
+    email: str,
+    password: str,
+    full_name: str,
+    organization_name: str,
+) -> None:
+    """Create user, organization and owner membership, and email a verification link.
+
+    A taken email gets a notice by email instead, and the caller sees the same outcome.
+    """
+    email = normalize_email(email)
+    check_new_password(settings, password, field="password", email=email)
+    # Hash first, before touching the database: no connection is held while hashing, and
+    # the taken-email path costs the same as the new-account path.
+    password_hash = await hasher.hash(password)
+    if await session.scalar(select(User.id).where(User.email == email)) is not None:
+        mailer.send_later(emails.signup_attempt_notice(to=email, base_url=settings.public_base_url))
+        return
+    try:
+        async with session.begin_nested():
+            user = User(email=email, full_name=full_name.strip(), password_hash=password_hash)
+            organization = Organization(
+                name=organization_name.strip(), slug=await _unique_slug(session, organization_name)
+            )
+            session.add_all([user, organization])
+            await session.flush()
+            session.add(Membership(user_id=user.id, org_id=organization.id, role=Role.OWNER))
+            await session.flush()
+    except IntegrityError:
+        # A concurrent sign-up took the email (or the slug) between our check and insert.
+        mailer.send_later(emails.signup_attempt_notice(to=email, base_url=settings.public_base_url))
+        return
+    token = await _issue_one_time_token(
+        session,
+        user_id=user.id,
+        purpose=TokenPurpose.VERIFY_EMAIL,
+        ttl_seconds=settings.email_verification_ttl_seconds,
+    )
+    mailer.send_later(emails.verification_email(to=email, base_url=settings.public_base_url, token=token))
+
+
+async def verify_email(*, session: AsyncSession, token: str) -> None:
+    user_id = await _consume_one_time_token(session, token=token, purpose=TokenPurpose.VERIFY_EMAIL)
+    await session.execute(
+        update(User)
+        .where(User.id == user_id, User.email_verified_at.is_(None))
+        .values(email_verified_at=utcnow())
+    )
+
+
+async def request_password_reset(
+    *, session: AsyncSession, mailer: Mailer, settings: Settings, email: str
+) -> None:
+    """Email a reset link if the account exists and is active; the caller can't tell either way."""
+    email = normalize_email(email)
+    user_id = await session.scalar(select(User.id).where(User.email == email, User.is_active.is_(True)))
+    if user_id is None:
+        return
+    token = await _issue_one_time_token(
+        session,
+        user_id=user_id,
+        purpose=TokenPurpose.RESET_PASSWORD,
+        ttl_seconds=settings.password_reset_ttl_seconds,
+    )
+    mailer.send_later(emails.password_reset_email(to=email, base_url=settings.public_base_url, token=token))
+
+
+async def reset_password(
+    *,
+    session: AsyncSession,
+    hasher: PasswordHasher,
+    revocations: RevocationStore,
+    throttle: LoginThrottle,
+    mailer: Mailer,
+    settings: Settings,
+    token: str,
+    new_password: str,
+) -> None:
+    """Set a new password from an emailed token; every session of the account ends."""
+    check_new_password(settings, new_password, field="new_password")
+    password_hash = await hasher.hash(new_password)  # before the first query: no connection held
+    user_id = await _consume_one_time_token(session, token=token, purpose=TokenPurpose.RESET_PASSWORD)
+    user = await session.get_one(User, user_id)
+    now = utcnow()
+    user.password_hash = password_hash
+    user.password_changed_at = now
+    # Following the emailed link proves control of the address.
+    user.email_verified_at = user.email_verified_at or now
+    await revoke_user_sessions(session, revocations=revocations, settings=settings, user_id=user_id)
+    await throttle.clear_account(email=user.email)
+    mailer.send_later(emails.password_changed_notice(to=user.email))
+
+
+async def change_password(
+    *,
+    database: Database,
+    hasher: PasswordHasher,
+    revocations: RevocationStore,
+    throttle: LoginThrottle,
+    mailer: Mailer,
+    settings: Settings,
+    principal: Principal,
+    client_ip: str | None,
+    current_password: str,
+    new_password: str,
+    sign_out_other_sessions: bool,
+) -> None:
+    """Needs the current password. Two short transactions around the hashing, none held during it."""
+    async with database.unit_of_work() as session:
+        user = await session.get(User, principal.user_id)
+        if user is None:
+            raise NotFoundError("No such user.")
+        email, stored_hash = user.email, user.password_hash
+    await throttle.ensure_allowed(email=email, client_ip=client_ip)
+    valid, _ = await hasher.verify(current_password, stored_hash)
+    if not valid:
+        await throttle.record_failure(email=email, client_ip=client_ip)
+        raise InvalidInputError(["body", "current_password"], "is incorrect", "invalid_password")
+    check_new_password(settings, new_password, field="new_password", email=email)
+    if new_password == current_password:
+        raise InvalidInputError(["body", "new_password"], "must differ from the current one", "unchanged")
+    new_hash = await hasher.hash(new_password)
+    async with database.unit_of_work() as session:
+        await session.execute(
+            update(User)
+            .where(User.id == principal.user_id)
+            .values(password_hash=new_hash, password_changed_at=utcnow())
+        )
+        if sign_out_other_sessions:
+            await revoke_user_sessions(
+                session,
+                revocations=revocations,
+                settings=settings,
+                user_id=principal.user_id,
+                keep=principal.session_id,
+            )
+    mailer.send_later(emails.password_changed_notice(to=email))
+
+
+async def get_user(*, session: AsyncSession, user_id: uuid.UUID) -> User:
+    user = await session.scalar(
+        select(User)
+        .where(User.id == user_id)
+        .options(selectinload(User.memberships).selectinload(Membership.organization))
+    )
+    if user is None:
+        raise NotFoundError("No such user.")
+    return user
+
+
+async def update_user(*, session: AsyncSession, user_id: uuid.UUID, changes: dict[str, Any]) -> User:
+    """Apply only the fields that were sent (PATCH)."""
+    user = await get_user(session=session, user_id=user_id)
+    if "full_name" in changes:
+        user.full_name = str(changes["full_name"]).strip()
+    await session.flush()
+    return user
+
+
+__all__ = [
+    "change_password",
+    "get_user",
+    "request_password_reset",
+    "reset_password",
+    "signup",
+    "update_user",
+    "verify_email",
+]

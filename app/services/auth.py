@@ -1,0 +1,405 @@
+"""Sign-in sessions: password login, rotating refresh tokens, browser sessions, logout.
+
+A session is one signed-in device and one refresh-token family. Every refresh rotates the
+token; presenting a used token again revokes the whole family. Revoking a session also puts
+its id in the revocation set, so its short-lived access tokens stop working at once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Settings
+from app.core.errors import (
+    EmailNotVerifiedError,
+    InvalidAccessTokenError,
+    InvalidCredentialsError,
+    InvalidRefreshTokenError,
+    NotFoundError,
+    RefreshTokenReusedError,
+)
+from app.core.security.csrf import new_csrf_token
+from app.core.security.jwt import AccessTokenCodec, InvalidTokenError
+from app.core.security.opaque import hash_token, new_token
+from app.core.security.passwords import PasswordHasher
+from app.core.security.principal import Principal
+from app.core.security.revocation import RevocationStore
+from app.db.session import Database
+from app.models import AuthSession, RefreshToken, User
+from app.models.base import utcnow
+from app.models.user import normalize_email
+from app.services.login_throttle import LoginThrottle
+
+
+@dataclass(frozen=True, slots=True)
+class ClientInfo:
+    ip_address: str | None
+    user_agent: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+
+@dataclass(frozen=True, slots=True)
+class BrowserSession:
+    session_id: uuid.UUID
+    cookie_token: str
+    csrf_token: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class _Authenticated:
+    user_id: uuid.UUID
+    upgraded_hash: str | None
+
+
+# --- password sign-in ----------------------------------------------------------------------
+
+
+async def _authenticate(
+    *,
+    database: Database,
+    hasher: PasswordHasher,
+    throttle: LoginThrottle,
+    email: str,
+    password: str,
+    client: ClientInfo,
+) -> _Authenticated:
+    """Check a password without holding a database connection while hashing.
+
+    Wrong password, unknown account and disabled account fail identically (same error, and
+    a real argon2 verify on every path).
+    """
+    email = normalize_email(email)
+    await throttle.ensure_allowed(email=email, client_ip=client.ip_address)
+    async with database.unit_of_work() as session:
+        row = (
+            await session.execute(
+                select(User.id, User.password_hash, User.is_active, User.email_verified_at).where(
+                    User.email == email
+                )
+            )
+        ).first()
+    valid, upgraded_hash = await hasher.verify(password, row.password_hash if row else None)
+    if row is None or not valid or not row.is_active:
+        await throttle.record_failure(email=email, client_ip=client.ip_address)
+        raise InvalidCredentialsError
+    if row.email_verified_at is None:
+        raise EmailNotVerifiedError
+    await throttle.clear_account(email=email)
+    return _Authenticated(user_id=row.id, upgraded_hash=upgraded_hash)
+
+
+def _new_session(
+    *, user_id: uuid.UUID, kind: Literal["token", "browser"], client: ClientInfo, settings: Settings
+) -> AuthSession:
+    now = utcnow()
+    return AuthSession(
+        user_id=user_id,
+        kind=kind,
+        created_at=now,
+        last_used_at=now,
+        expires_at=now + timedelta(seconds=settings.refresh_token_absolute_ttl_seconds),
+        user_agent=(client.user_agent or "")[:400] or None,
+        ip_address=client.ip_address,
+    )
+
+
+def _add_refresh_token(
+    session: AsyncSession, *, auth_session: AuthSession, parent_id: uuid.UUID | None, settings: Settings
+) -> str:
+    token = new_token()
+    now = utcnow()
+    idle_expiry = now + timedelta(seconds=settings.refresh_token_idle_ttl_seconds)
+    session.add(
+        RefreshToken(
+            session_id=auth_session.id,
+            parent_id=parent_id,
+            token_hash=hash_token(token),
+            created_at=now,
+            expires_at=min(idle_expiry, auth_session.expires_at),
+        )
+    )
+    return token
+
+
+async def _store_upgraded_hash(session: AsyncSession, account: _Authenticated) -> None:
+    if account.upgraded_hash is not None:  # hashing parameters rose since this hash was made
+        await session.execute(
+            update(User).where(User.id == account.user_id).values(password_hash=account.upgraded_hash)
+        )
+
+
+async def login(
+    *,
+    database: Database,
+    hasher: PasswordHasher,
+    throttle: LoginThrottle,
+    codec: AccessTokenCodec,
+    settings: Settings,
+    email: str,
+    password: str,
+    client: ClientInfo,
+) -> TokenPair:
+    account = await _authenticate(
+        database=database, hasher=hasher, throttle=throttle, email=email, password=password, client=client
+    )
+    async with database.unit_of_work() as session:
+        await _store_upgraded_hash(session, account)
+        auth_session = _new_session(user_id=account.user_id, kind="token", client=client, settings=settings)
+        session.add(auth_session)
+        await session.flush()
+        refresh_token = _add_refresh_token(
+            session, auth_session=auth_session, parent_id=None, settings=settings
+        )
+    return TokenPair(
+        access_token=codec.issue(user_id=account.user_id, session_id=auth_session.id, now=utcnow()),
+        refresh_token=refresh_token,
+        expires_in=int(codec.ttl.total_seconds()),
+    )
+
+
+async def refresh(
+    *,
+    session: AsyncSession,
+    codec: AccessTokenCodec,
+    revocations: RevocationStore,
+    settings: Settings,
+    refresh_token: str,
+) -> TokenPair:
+    """Rotate: the presented token is spent, a new one (same family) is returned.
+
+    Replay of a token already spent when we first read it means it leaked: the family is
+    revoked (and committed, though the request fails). Losing a race against a concurrent
+    refresh of the same token is not a replay: exactly one of the two wins, the other gets 401.
+    """
+    now = utcnow()
+    row = (
+        await session.execute(
+            select(RefreshToken, AuthSession)
+            .join(AuthSession, AuthSession.id == RefreshToken.session_id)
+            .where(RefreshToken.token_hash == hash_token(refresh_token))
+        )
+    ).first()
+    if row is None:
+        raise InvalidRefreshTokenError
+    token, auth_session = row.tuple()
+    if auth_session.revoked_at is not None or auth_session.expires_at <= now:
+        raise InvalidRefreshTokenError
+    if token.used_at is not None:
+        await revoke_sessions(
+            session, revocations=revocations, settings=settings, session_ids=[auth_session.id]
+        )
+        raise RefreshTokenReusedError
+    if token.expires_at <= now:
+        raise InvalidRefreshTokenError
+    claimed = await session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.id == token.id, RefreshToken.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise InvalidRefreshTokenError("The refresh token was used by a concurrent request.")
+    auth_session.last_used_at = now
+    new_refresh = _add_refresh_token(
+        session, auth_session=auth_session, parent_id=token.id, settings=settings
+    )
+    return TokenPair(
+        access_token=codec.issue(user_id=auth_session.user_id, session_id=auth_session.id, now=now),
+        refresh_token=new_refresh,
+        expires_in=int(codec.ttl.total_seconds()),
+    )
+
+
+# --- principals ----------------------------------------------------------------------------
+
+
+async def principal_from_access_token(
+    *, codec: AccessTokenCodec, revocations: RevocationStore, token: str
+) -> Principal:
+    """Verify signature and claims, then one revocation-set lookup: no database round trip."""
+    try:
+        claims = codec.verify(token)
+    except InvalidTokenError as exc:
+        raise InvalidAccessTokenError from exc
+    if await revocations.is_revoked(claims.session_id):
+        raise InvalidAccessTokenError
+    return Principal(user_id=claims.user_id, session_id=claims.session_id, via="bearer")
+
+
+async def principal_from_cookie(
+    *, session: AsyncSession, settings: Settings, cookie_token: str
+) -> Principal | None:
+    now = utcnow()
+    auth_session = await session.scalar(
+        select(AuthSession).where(
+            AuthSession.cookie_hash == hash_token(cookie_token),
+            AuthSession.kind == "browser",
+            AuthSession.revoked_at.is_(None),
+            AuthSession.expires_at > now,
+        )
+    )
+    if auth_session is None:
+        return None
+    idle_limit = timedelta(seconds=settings.refresh_token_idle_ttl_seconds)
+    if auth_session.last_used_at + idle_limit <= now:
+        return None
+    # Write the last-used time at most once per interval, not on every request.
+    if now - auth_session.last_used_at >= timedelta(seconds=settings.session_touch_interval_seconds):
+        auth_session.last_used_at = now
+    return Principal(user_id=auth_session.user_id, session_id=auth_session.id, via="cookie")
+
+
+# --- browser sessions ----------------------------------------------------------------------
+
+
+async def start_browser_session(
+    *,
+    database: Database,
+    hasher: PasswordHasher,
+    throttle: LoginThrottle,
+    settings: Settings,
+    email: str,
+    password: str,
+    client: ClientInfo,
+) -> BrowserSession:
+    account = await _authenticate(
+        database=database, hasher=hasher, throttle=throttle, email=email, password=password, client=client
+    )
+    cookie_token = new_token()
+    async with database.unit_of_work() as session:
+        await _store_upgraded_hash(session, account)
+        auth_session = _new_session(user_id=account.user_id, kind="browser", client=client, settings=settings)
+        auth_session.cookie_hash = hash_token(cookie_token)
+        session.add(auth_session)
+        await session.flush()
+    return BrowserSession(
+        session_id=auth_session.id,
+        cookie_token=cookie_token,
+        csrf_token=new_csrf_token(settings.secret_key.get_secret_value(), auth_session.id),
+        expires_at=auth_session.expires_at,
+    )
+
+
+# --- sign-out and session management -------------------------------------------------------
+
+
+async def revoke_sessions(
+    session: AsyncSession,
+    *,
+    revocations: RevocationStore,
+    settings: Settings,
+    session_ids: list[uuid.UUID],
+) -> None:
+    if not session_ids:
+        return
+    await session.execute(
+        update(AuthSession)
+        .where(AuthSession.id.in_(session_ids), AuthSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    # Access tokens of these sessions die now; after their lifetime they would die anyway.
+    await revocations.revoke(
+        session_ids, ttl_seconds=settings.access_token_ttl_seconds + settings.jwt_leeway_seconds
+    )
+
+
+async def revoke_user_sessions(
+    session: AsyncSession,
+    *,
+    revocations: RevocationStore,
+    settings: Settings,
+    user_id: uuid.UUID,
+    keep: uuid.UUID | None = None,
+) -> None:
+    """End every live session of a user (password reset/change, logout everywhere)."""
+    query = select(AuthSession.id).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+    if keep is not None:
+        query = query.where(AuthSession.id != keep)
+    ids = list((await session.scalars(query)).all())
+    await revoke_sessions(session, revocations=revocations, settings=settings, session_ids=ids)
+
+
+async def logout(
+    *, session: AsyncSession, revocations: RevocationStore, settings: Settings, principal: Principal
+) -> None:
+    await revoke_sessions(
+        session, revocations=revocations, settings=settings, session_ids=[principal.session_id]
+    )
+
+
+async def logout_everywhere(
+    *, session: AsyncSession, revocations: RevocationStore, settings: Settings, principal: Principal
+) -> None:
+    await revoke_user_sessions(session, revocations=revocations, settings=settings, user_id=principal.user_id)
+
+
+async def list_sessions(
+    *, session: AsyncSession, user_id: uuid.UUID, limit: int, offset: int
+) -> tuple[list[AuthSession], int]:
+    """The user's live sessions, newest first."""
+    live = (
+        AuthSession.user_id == user_id,
+        AuthSession.revoked_at.is_(None),
+        AuthSession.expires_at > utcnow(),
+    )
+    total = await session.scalar(select(func.count()).select_from(AuthSession).where(*live))
+    rows = await session.scalars(
+        select(AuthSession)
+        .where(*live)
+        .order_by(AuthSession.created_at.desc(), AuthSession.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows.all()), int(total or 0)
+
+
+async def end_session(
+    *,
+    session: AsyncSession,
+    revocations: RevocationStore,
+    settings: Settings,
+    user_id: uuid.UUID,
+    session_id: uuid.UUID,
+) -> None:
+    """Sign out one of the user's own sessions; someone else's is 'not found'."""
+    owned = await session.scalar(
+        select(AuthSession.id).where(
+            AuthSession.id == session_id, AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None)
+        )
+    )
+    if owned is None:
+        raise NotFoundError("No such session.")
+    await revoke_sessions(session, revocations=revocations, settings=settings, session_ids=[owned])
+
+
+async def revoke_token(
+    *,
+    session: AsyncSession,
+    codec: AccessTokenCodec,
+    revocations: RevocationStore,
+    settings: Settings,
+    token: str,
+) -> None:
+    """RFC 7009: revoke the session behind a refresh or access token. Unknown tokens: no-op."""
+    try:
+        session_id: uuid.UUID | None = codec.verify(token).session_id
+    except InvalidTokenError:
+        session_id = await session.scalar(
+            select(RefreshToken.session_id).where(RefreshToken.token_hash == hash_token(token))
+        )
+    if session_id is not None:
+        await revoke_sessions(session, revocations=revocations, settings=settings, session_ids=[session_id])

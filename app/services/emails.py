@@ -1,0 +1,64 @@
+"""The messages we send, and the `Mailer` services hand them to (sent after the response)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+from urllib.parse import quote
+
+from app.clients.email import OutgoingEmail
+
+
+class Mailer(Protocol):
+    """Queues a message; it is sent only once the request's transaction has committed."""
+
+    def send_later(self, message: OutgoingEmail) -> None: ...
+
+
+def _link(base_url: str, path: str, token: str) -> str:
+    return f"{base_url.rstrip('/')}{path}?token={quote(token)}"
+
+
+def verification_email(*, to: str, base_url: str, token: str) -> OutgoingEmail:
+    link = _link(base_url, "/verify-email", token)
+    return OutgoingEmail(
+        to=to,
+        subject="Confirm your email address for Invoicer",
+        body=(
+            "Welcome to Invoicer.\n\n"
+            f"Confirm your email address by opening this link:\n{link}\n\n"
+            "If you did not sign up, ignore this message."
+        ),
+    )
+
+
+def signup_attempt_notice(*, to: str, base_url: str) -> OutgoingEmail:
+    return OutgoingEmail(
+        to=to,
+        subject="Someone tried to sign up to Invoicer with your email address",
+        body=(
+            "Someone (perhaps you) tried to create an Invoicer account with this email address, "
+            "which already has one.\n\n"
+            f"If you forgot your password, reset it at {base_url.rstrip('/')}/forgot-password.\n"
+            "Otherwise you can ignore this message; your account is unchanged."
+        ),
+    )
+
+
+def password_reset_email(*, to: str, base_url: str, token: str) -> OutgoingEmail:
+    link = _link(base_url, "/reset-password", token)
+    return OutgoingEmail(
+        to=to,
+        subject="Reset your Invoicer password",
+        body=(
+            f"Reset your password with this link (valid for a short time, once):\n{link}\n\n"
+            "If you did not ask for this, ignore this message; your password is unchanged."
+        ),
+    )
+
+
+def password_changed_notice(*, to: str) -> OutgoingEmail:
+    return OutgoingEmail(
+        to=to,
+        subject="Your Invoicer password was changed",
+        body="Your password was just changed. If this was not you, reset it now and contact support.",
+    )

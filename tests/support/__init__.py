@@ -1,0 +1,1 @@
+"""Test helpers: a real SMTP sink, account helpers."""
