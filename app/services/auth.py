@@ -180,9 +180,11 @@ async def refresh(
 ) -> TokenPair:
     """Rotate: the presented token is spent, a new one (same family) is returned.
 
-    Replay of a token already spent when we first read it means it leaked: the family is
-    revoked (and committed, though the request fails). Losing a race against a concurrent
-    refresh of the same token is not a replay: exactly one of the two wins, the other gets 401.
+    A token presented twice means it leaked (RFC 9700 §4.14.2): the whole family is revoked,
+    and that revocation is committed although the request fails. Two concurrent refreshes
+    with one token are the same case: the conditional UPDATE lets exactly one spend it, the
+    other is a second presentation. The server cannot tell the thief from the owner, so it
+    ends the session whichever order the requests arrive in.
     """
     now = utcnow()
     row = (
@@ -194,7 +196,7 @@ async def refresh(
     ).first()
     if row is None:
         raise InvalidRefreshTokenError
-    token, auth_session = row.tuple()
+    token, auth_session = row
     if auth_session.revoked_at is not None or auth_session.expires_at <= now:
         raise InvalidRefreshTokenError
     if token.used_at is not None:
@@ -210,8 +212,11 @@ async def refresh(
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        raise InvalidRefreshTokenError("The refresh token was used by a concurrent request.")
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]  # spent meanwhile by a concurrent request
+        await revoke_sessions(
+            session, revocations=revocations, settings=settings, session_ids=[auth_session.id]
+        )
+        raise RefreshTokenReusedError
     auth_session.last_used_at = now
     new_refresh = _add_refresh_token(
         session, auth_session=auth_session, parent_id=token.id, settings=settings

@@ -1,0 +1,188 @@
+"""Refresh rotation, family revocation on reuse, sessions, logout and RFC 7009 revocation."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+import time_machine
+
+from app.models.base import utcnow
+from tests.conftest import ClientFactory
+from tests.support.accounts import PASSWORD, bearer, login, tokens_for
+from tests.support.smtp import MailSink
+
+pytestmark = pytest.mark.anyio
+
+ME = "/api/v1/users/me"
+REFRESH = "/api/v1/auth/refresh"
+
+
+async def refresh(client: httpx.AsyncClient, token: str) -> httpx.Response:
+    return await client.post(REFRESH, json={"refresh_token": token})
+
+
+@pytest.fixture
+async def tokens(client: httpx.AsyncClient, mail: MailSink) -> dict[str, Any]:
+    return await tokens_for(client, mail, "rot@example.com")
+
+
+async def test_refresh_rotates(client: httpx.AsyncClient, tokens: dict[str, Any]) -> None:
+    response = await refresh(client, tokens["refresh_token"])
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store"
+    fresh = response.json()
+    assert fresh["refresh_token"] != tokens["refresh_token"]
+    assert (await client.get(ME, headers=bearer(fresh["access_token"]))).status_code == 200
+    assert (await refresh(client, fresh["refresh_token"])).status_code == 200
+
+
+async def test_reuse_revokes_the_whole_family(client: httpx.AsyncClient, tokens: dict[str, Any]) -> None:
+    first = (await refresh(client, tokens["refresh_token"])).json()
+    second = (await refresh(client, first["refresh_token"])).json()
+    replay = await refresh(client, tokens["refresh_token"])  # a leaked, spent token
+    assert replay.status_code == 401
+    assert replay.json()["code"] == "invalid_grant"
+    # The newest token of the family and its access token are dead too.
+    assert (await refresh(client, second["refresh_token"])).status_code == 401
+    assert (await client.get(ME, headers=bearer(second["access_token"]))).status_code == 401
+
+
+async def test_unknown_and_hostile_refresh_tokens(client: httpx.AsyncClient) -> None:
+    assert (await refresh(client, "A" * 43)).status_code == 401
+    assert (await client.post(REFRESH, json={"refresh_token": "x"})).status_code == 422
+    assert (await client.post(REFRESH, json={"refresh_token": "a b c" * 10})).status_code == 422
+    assert (await client.post(REFRESH, json={})).status_code == 422
+    assert (await client.post(REFRESH, data={"refresh_token": "A" * 43})).status_code == 422
+
+
+async def test_concurrent_refresh_exactly_one_wins(
+    client: httpx.AsyncClient, tokens: dict[str, Any], database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("concurrent writers: PostgreSQL (SQLite serializes whole transactions)")
+    responses = await asyncio.gather(*(refresh(client, tokens["refresh_token"]) for _ in range(2)))
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [200, 401]
+    [winner] = [response.json() for response in responses if response.status_code == 200]
+    [loser] = [response.json() for response in responses if response.status_code == 401]
+    assert loser["code"] == "invalid_grant"
+    # A token presented twice is treated as leaked, whatever the timing: the family ends.
+    assert (await refresh(client, winner["refresh_token"])).status_code == 401
+    assert (await client.get(ME, headers=bearer(winner["access_token"]))).status_code == 401
+
+
+async def test_idle_and_absolute_expiry(make_client: ClientFactory, mail: MailSink) -> None:
+    async with make_client(
+        refresh_token_idle_ttl_seconds=3600, refresh_token_absolute_ttl_seconds=7200
+    ) as client:
+        tokens = await tokens_for(client, mail, "expiry@example.com")
+        start = utcnow()
+        with time_machine.travel(start.timestamp() + 3601, tick=False):
+            assert (await refresh(client, tokens["refresh_token"])).status_code == 401  # idle
+        latest = tokens["refresh_token"]
+        for minutes in (50, 100):  # used within the idle window, but...
+            with time_machine.travel(start.timestamp() + minutes * 60, tick=False):
+                response = await refresh(client, latest)
+                assert response.status_code == 200
+                latest = response.json()["refresh_token"]
+        with time_machine.travel(start.timestamp() + 7201, tick=False):
+            assert (await refresh(client, latest)).status_code == 401  # ...absolute lifetime is over
+
+
+async def test_logout_ends_access_and_refresh_at_once(
+    client: httpx.AsyncClient, tokens: dict[str, Any]
+) -> None:
+    headers = bearer(tokens["access_token"])
+    assert (await client.post("/api/v1/auth/logout", headers=headers)).status_code == 204
+    assert (await client.get(ME, headers=headers)).status_code == 401
+    assert (await refresh(client, tokens["refresh_token"])).status_code == 401
+
+
+async def test_sessions_list_and_end_one(client: httpx.AsyncClient, tokens: dict[str, Any]) -> None:
+    second = (await login(client, "rot@example.com")).json()
+    listing = await client.get("/api/v1/auth/sessions", headers=bearer(tokens["access_token"]))
+    assert listing.status_code == 200
+    body = listing.json()
+    assert body["total"] == 2
+    assert body["limit"] == 50
+    assert body["offset"] == 0
+    assert [item["current"] for item in body["items"]].count(True) == 1
+    other = next(item for item in body["items"] if not item["current"])
+    ended = await client.delete(
+        f"/api/v1/auth/sessions/{other['id']}", headers=bearer(tokens["access_token"])
+    )
+    assert ended.status_code == 204
+    assert (await client.get(ME, headers=bearer(second["access_token"]))).status_code == 401
+    assert (await client.get(ME, headers=bearer(tokens["access_token"]))).status_code == 200
+    page = await client.get("/api/v1/auth/sessions?limit=1&offset=0", headers=bearer(tokens["access_token"]))
+    assert page.json()["total"] == 1
+
+
+async def test_another_users_session_is_not_found(
+    client: httpx.AsyncClient, mail: MailSink, tokens: dict[str, Any]
+) -> None:
+    intruder = await tokens_for(client, mail, "intruder@example.com")
+    mine = (await client.get("/api/v1/auth/sessions", headers=bearer(tokens["access_token"]))).json()
+    target = mine["items"][0]["id"]
+    response = await client.delete(
+        f"/api/v1/auth/sessions/{target}", headers=bearer(intruder["access_token"])
+    )
+    assert response.status_code == 404
+    missing = await client.delete(
+        "/api/v1/auth/sessions/00000000-0000-7000-8000-000000000000", headers=bearer(intruder["access_token"])
+    )
+    assert missing.status_code == 404
+    assert response.json()["detail"] == missing.json()["detail"]
+    assert (await client.get(ME, headers=bearer(tokens["access_token"]))).status_code == 200
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=201", "limit=100000", "offset=-1", "limit=abc"])
+async def test_session_paging_is_bounded(
+    client: httpx.AsyncClient, tokens: dict[str, Any], query: str
+) -> None:
+    response = await client.get(f"/api/v1/auth/sessions?{query}", headers=bearer(tokens["access_token"]))
+    assert response.status_code == 422
+
+
+async def test_logout_all(client: httpx.AsyncClient, tokens: dict[str, Any]) -> None:
+    second = (await login(client, "rot@example.com")).json()
+    assert (
+        await client.post("/api/v1/auth/logout-all", headers=bearer(tokens["access_token"]))
+    ).status_code == 204
+    for pair in (tokens, second):
+        assert (await client.get(ME, headers=bearer(pair["access_token"]))).status_code == 401
+        assert (await refresh(client, pair["refresh_token"])).status_code == 401
+
+
+async def test_revoke_endpoint_rfc7009(client: httpx.AsyncClient, tokens: dict[str, Any]) -> None:
+    unknown = await client.post("/api/v1/auth/revoke", data={"token": "never-issued-token-value"})
+    assert unknown.status_code == 200
+    revoked = await client.post(
+        "/api/v1/auth/revoke", data={"token": tokens["refresh_token"], "token_type_hint": "refresh_token"}
+    )
+    assert revoked.status_code == 200
+    assert (await refresh(client, tokens["refresh_token"])).status_code == 401
+    assert (await client.get(ME, headers=bearer(tokens["access_token"]))).status_code == 401
+    again = await client.post("/api/v1/auth/revoke", data={"token": tokens["refresh_token"]})
+    assert again.status_code == 200
+
+
+async def test_revoking_an_access_token_ends_its_session(
+    client: httpx.AsyncClient, tokens: dict[str, Any]
+) -> None:
+    assert (
+        await client.post("/api/v1/auth/revoke", data={"token": tokens["access_token"]})
+    ).status_code == 200
+    assert (await refresh(client, tokens["refresh_token"])).status_code == 401
+
+
+async def test_password_login_never_returns_secrets(
+    client: httpx.AsyncClient, tokens: dict[str, Any]
+) -> None:
+    me = await client.get(ME, headers=bearer(tokens["access_token"]))
+    assert "password" not in me.text
+    assert "$argon2" not in me.text
+    assert PASSWORD not in me.text
