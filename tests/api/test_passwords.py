@@ -1,0 +1,255 @@
+"""Passwords: reset, change, lockout that never blocks the reset, rehash on login."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from app.core.security.passwords import PasswordHasher
+from app.models import User
+from tests.conftest import ClientFactory
+from tests.support.accounts import PASSWORD, bearer, login, tokens_for, verified_account
+from tests.support.smtp import MailSink
+
+pytestmark = pytest.mark.anyio
+
+NEW_PASSWORD = "a whole new passphrase 2026"
+
+
+async def stored_hash(database_url: str, email: str) -> str:
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            value = await connection.scalar(select(User.password_hash).where(User.email == email))
+            assert isinstance(value, str)
+            return value
+    finally:
+        await engine.dispose()
+
+
+async def test_forgot_password_answers_the_same_for_unknown_addresses(
+    client: httpx.AsyncClient, mail: MailSink
+) -> None:
+    await verified_account(client, mail, "known@example.com")
+    known = await client.post("/api/v1/auth/password/forgot", json={"email": "KNOWN@example.com"})
+    unknown = await client.post("/api/v1/auth/password/forgot", json={"email": "nobody@example.com"})
+    assert known.status_code == unknown.status_code == 202
+    assert known.content == unknown.content
+    assert "reset-password?token=" in mail.last_to("known@example.com").body
+    assert mail.to("nobody@example.com") == []
+
+
+async def test_reset_sets_the_password_and_ends_every_session(
+    client: httpx.AsyncClient, mail: MailSink
+) -> None:
+    tokens = await tokens_for(client, mail, "reset@example.com")
+    await client.post("/api/v1/auth/password/forgot", json={"email": "reset@example.com"})
+    token = mail.last_to("reset@example.com").token()
+    response = await client.post(
+        "/api/v1/auth/password/reset", json={"token": token, "new_password": NEW_PASSWORD}
+    )
+    assert response.status_code == 204
+    assert (await client.get("/api/v1/users/me", headers=bearer(tokens["access_token"]))).status_code == 401
+    refreshed = await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+    assert refreshed.status_code == 401
+    assert (await login(client, "reset@example.com")).status_code == 401
+    assert (await login(client, "reset@example.com", NEW_PASSWORD)).status_code == 200
+    assert "password was changed" in mail.last_to("reset@example.com").subject
+    reused = await client.post(
+        "/api/v1/auth/password/reset", json={"token": token, "new_password": NEW_PASSWORD + "!"}
+    )
+    assert reused.status_code == 400
+
+
+async def test_reset_enforces_the_policy_and_changes_nothing(
+    client: httpx.AsyncClient, mail: MailSink, database_url: str
+) -> None:
+    await verified_account(client, mail, "policy@example.com")
+    before = await stored_hash(database_url, "policy@example.com")
+    await client.post("/api/v1/auth/password/forgot", json={"email": "policy@example.com"})
+    token = mail.last_to("policy@example.com").token()
+    for weak in ("short", "1qaz2wsx3edc", "a" * 300):
+        response = await client.post(
+            "/api/v1/auth/password/reset", json={"token": token, "new_password": weak}
+        )
+        assert response.status_code == 422, weak
+    assert await stored_hash(database_url, "policy@example.com") == before
+    # The token was not spent by the refused attempts.
+    ok = await client.post("/api/v1/auth/password/reset", json={"token": token, "new_password": NEW_PASSWORD})
+    assert ok.status_code == 204
+
+
+async def test_wrong_password_unknown_user_and_disabled_user_answer_identically(
+    client: httpx.AsyncClient, mail: MailSink, database_url: str
+) -> None:
+    await verified_account(client, mail, "same@example.com")
+    await verified_account(client, mail, "disabled@example.com")
+    engine = create_async_engine(database_url)
+    async with engine.begin() as connection:
+        await connection.execute(
+            update(User).where(User.email == "disabled@example.com").values(is_active=False)
+        )
+    await engine.dispose()
+    responses = [
+        await login(client, "same@example.com", "wrong password 123456"),
+        await login(client, "nobody-here@example.com", "wrong password 123456"),
+        await login(client, "disabled@example.com", PASSWORD),
+    ]
+    bodies = [{k: v for k, v in r.json().items() if k not in ("request_id", "instance")} for r in responses]
+    assert {r.status_code for r in responses} == {401}
+    assert bodies[0] == bodies[1] == bodies[2]
+
+
+async def test_unknown_user_still_costs_a_password_verify(client: httpx.AsyncClient) -> None:
+    hasher: PasswordHasher = client.app.state.password_hasher  # type: ignore[attr-defined]
+    verified: list[str | None] = []
+    original = hasher.verify
+
+    async def spy(password: str, password_hash: str | None) -> tuple[bool, str | None]:
+        verified.append(password_hash)
+        return await original(password, password_hash)
+
+    hasher.verify = spy  # type: ignore[method-assign]
+    response = await login(client, "ghost@example.com", "some password 12345")
+    assert response.status_code == 401
+    assert verified == [None]  # a dummy verify ran (against the dummy hash)
+
+
+async def test_lockout_refuses_even_the_right_password_but_not_the_reset(
+    make_client: ClientFactory, mail: MailSink
+) -> None:
+    async with make_client(rate_limit_login_failures_per_account="3 per 15 minutes") as client:
+        await verified_account(client, mail, "locked@example.com")
+        for _ in range(3):
+            assert (await login(client, "locked@example.com", "wrong password 123456")).status_code == 401
+        locked = await login(client, "locked@example.com")
+        assert locked.status_code == 429
+        assert locked.json()["code"] == "rate_limited"
+        assert int(locked.headers["retry-after"]) > 0
+        assert locked.headers["cache-control"] == "no-store"
+        # An unknown account locks out identically: the 429 reveals nothing.
+        for _ in range(3):
+            await login(client, "ghost@example.com", "wrong password 123456")
+        assert (await login(client, "ghost@example.com", "wrong password 123456")).status_code == 429
+        # The reset flow still works, and clears the lock.
+        assert (
+            await client.post("/api/v1/auth/password/forgot", json={"email": "locked@example.com"})
+        ).status_code == 202
+        token = mail.last_to("locked@example.com").token()
+        reset = await client.post(
+            "/api/v1/auth/password/reset", json={"token": token, "new_password": NEW_PASSWORD}
+        )
+        assert reset.status_code == 204
+        assert (await login(client, "locked@example.com", NEW_PASSWORD)).status_code == 200
+
+
+async def test_per_ip_failures_are_throttled_separately(make_client: ClientFactory, mail: MailSink) -> None:
+    async with make_client(
+        rate_limit_login_failures_per_ip="4 per 15 minutes", client_address=("198.51.100.7", 1)
+    ) as attacker:
+        for index in range(4):
+            await login(attacker, f"victim{index}@example.com", "wrong password 123456")
+        assert (await login(attacker, "another@example.com", "wrong password 123456")).status_code == 429
+
+
+async def test_change_password_needs_the_current_one_and_signs_out_others(
+    client: httpx.AsyncClient, mail: MailSink
+) -> None:
+    tokens = await tokens_for(client, mail, "change@example.com")
+    other = (await login(client, "change@example.com")).json()
+    headers = bearer(tokens["access_token"])
+    wrong = await client.post(
+        "/api/v1/users/me/password",
+        headers=headers,
+        json={"current_password": "nope nope nope", "new_password": NEW_PASSWORD},
+    )
+    assert wrong.status_code == 422
+    assert wrong.json()["errors"][0]["loc"] == ["body", "current_password"]
+    weak = await client.post(
+        "/api/v1/users/me/password",
+        headers=headers,
+        json={"current_password": PASSWORD, "new_password": "short"},
+    )
+    assert weak.status_code == 422
+    ok = await client.post(
+        "/api/v1/users/me/password",
+        headers=headers,
+        json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+    )
+    assert ok.status_code == 204
+    assert (await client.get("/api/v1/users/me", headers=headers)).status_code == 200  # this session stays
+    assert (await client.get("/api/v1/users/me", headers=bearer(other["access_token"]))).status_code == 401
+    refreshed = await client.post("/api/v1/auth/refresh", json={"refresh_token": other["refresh_token"]})
+    assert refreshed.status_code == 401
+    assert (await login(client, "change@example.com", NEW_PASSWORD)).status_code == 200
+
+
+async def test_change_password_can_keep_other_sessions(client: httpx.AsyncClient, mail: MailSink) -> None:
+    tokens = await tokens_for(client, mail, "keep@example.com")
+    other = (await login(client, "keep@example.com")).json()
+    response = await client.post(
+        "/api/v1/users/me/password",
+        headers=bearer(tokens["access_token"]),
+        json={"current_password": PASSWORD, "new_password": NEW_PASSWORD, "sign_out_other_sessions": False},
+    )
+    assert response.status_code == 204
+    assert (await client.get("/api/v1/users/me", headers=bearer(other["access_token"]))).status_code == 200
+
+
+async def test_hashes_are_salted_and_rehashed_when_parameters_rise(
+    make_client: ClientFactory, mail: MailSink, database_url: str
+) -> None:
+    async with make_client() as client:
+        await verified_account(client, mail, "one@example.com")
+        await verified_account(client, mail, "two@example.com")
+    first, second = (
+        await stored_hash(database_url, "one@example.com"),
+        await stored_hash(database_url, "two@example.com"),
+    )
+    assert first.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert first != second  # same password, different salts
+    async with make_client(password_hash_memory_kib=24_576, password_hash_time_cost=3) as client:
+        assert (await login(client, "one@example.com")).status_code == 200
+    upgraded = await stored_hash(database_url, "one@example.com")
+    assert upgraded.startswith("$argon2id$v=19$m=24576,t=3,p=1$")
+
+
+async def test_no_database_connection_is_held_while_hashing(
+    client: httpx.AsyncClient, mail: MailSink
+) -> None:
+    app = client.app  # type: ignore[attr-defined]
+    await verified_account(client, mail, "pool@example.com")
+    hasher: PasswordHasher = app.state.password_hasher
+    pool = app.state.database.engine.pool
+    checked_out: list[int] = []
+    original_verify, original_hash = hasher.verify, hasher.hash
+
+    async def verify_spy(password: str, password_hash: str | None) -> tuple[bool, str | None]:
+        checked_out.append(pool.checkedout())
+        return await original_verify(password, password_hash)
+
+    async def hash_spy(password: str) -> str:
+        checked_out.append(pool.checkedout())
+        return await original_hash(password)
+
+    hasher.verify = verify_spy  # type: ignore[method-assign]
+    hasher.hash = hash_spy  # type: ignore[method-assign]
+    tokens = (await login(client, "pool@example.com")).json()
+    await client.post(
+        "/api/v1/users/me/password",
+        headers=bearer(tokens["access_token"]),
+        json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+    )
+    await client.post(
+        "/api/v1/auth/signup",
+        json={
+            "email": "new@example.com",
+            "password": NEW_PASSWORD,
+            "full_name": "N",
+            "organization_name": "O",
+        },
+    )
+    assert len(checked_out) == 4  # login verify, change verify + hash, signup hash
+    assert checked_out == [0, 0, 0, 0]
