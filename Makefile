@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: help uv sync run serve migrate seed lint fmt typecheck test test-sqlite test-postgres bench clean
+.PHONY: help uv sync run serve migrate seed lint fmt typecheck test test-sqlite test-postgres bench-login clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -59,6 +59,10 @@ test-sqlite: sync ## The suite on SQLite only
 
 test-postgres: sync ## The suite on PostgreSQL only
 	@TEST_DATABASES=postgres $(UV) run --frozen pytest
+
+bench-login: sync ## Login under load vs. raw argon2id rate (needs wrk, PostgreSQL, Redis)
+	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 2; }
+	@$(UV) run --frozen python bench/login.py
 
 clean: ## Remove the local database, mail and caches
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache

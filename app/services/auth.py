@@ -82,7 +82,7 @@ async def _authenticate(
     a real argon2 verify on every path).
     """
     email = normalize_email(email)
-    await throttle.ensure_allowed(email=email, client_ip=client.ip_address)
+    had_failures = await throttle.ensure_allowed(email=email, client_ip=client.ip_address)
     async with database.unit_of_work() as session:
         row = (
             await session.execute(
@@ -97,7 +97,8 @@ async def _authenticate(
         raise InvalidCredentialsError
     if row.email_verified_at is None:
         raise EmailNotVerifiedError
-    await throttle.clear_account(email=email)
+    if had_failures:
+        await throttle.clear_account(email=email)
     return _Authenticated(user_id=row.id, upgraded_hash=upgraded_hash)
 
 

@@ -20,13 +20,16 @@ class LoginThrottle:
         self._per_account = per_account
         self._per_ip = per_ip
 
-    async def ensure_allowed(self, *, email: str, client_ip: str | None) -> None:
-        checks = [await self._limiter.peek(self._per_account, email)]
+    async def ensure_allowed(self, *, email: str, client_ip: str | None) -> bool:
+        """Raise 429 past a threshold; True when the account has recent failures on record."""
+        account = await self._limiter.peek(self._per_account, email)
+        checks = [account]
         if client_ip:
             checks.append(await self._limiter.peek(self._per_ip, client_ip))
         blocked = [status for status in checks if not status.allowed]
         if blocked:
             raise _locked_out(max(blocked, key=lambda status: status.reset_seconds))
+        return account.remaining < self._per_account.quota
 
     async def record_failure(self, *, email: str, client_ip: str | None) -> None:
         await self._limiter.hit(self._per_account, email)

@@ -29,22 +29,22 @@ oauth2_scheme = OAuth2PasswordBearer(
 )
 
 
-def get_password_hasher(request: Request) -> PasswordHasher:
+async def get_password_hasher(request: Request) -> PasswordHasher:
     hasher: PasswordHasher = request.app.state.password_hasher
     return hasher
 
 
-def get_token_codec(request: Request) -> AccessTokenCodec:
+async def get_token_codec(request: Request) -> AccessTokenCodec:
     codec: AccessTokenCodec = request.app.state.token_codec
     return codec
 
 
-def get_revocations(request: Request) -> RevocationStore:
+async def get_revocations(request: Request) -> RevocationStore:
     store: RevocationStore = request.app.state.revocations
     return store
 
 
-def get_login_throttle(request: Request) -> LoginThrottle:
+async def get_login_throttle(request: Request) -> LoginThrottle:
     throttle: LoginThrottle = request.app.state.login_throttle
     return throttle
 

@@ -2,6 +2,10 @@
 
 Reading them from the app rather than from module globals keeps each app instance (and each
 test) self-contained: no global mutable state.
+
+Every dependency here is `async def` on purpose: FastAPI runs a plain `def` dependency in the
+thread pool, and a thread hop per accessor per request costs more than the accessor itself
+(measured by bench/login.py).
 """
 
 from __future__ import annotations
@@ -18,27 +22,27 @@ from app.db.session import Database
 from app.services.health import HealthService
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 
 
-def get_lifecycle(request: Request) -> Lifecycle:
+async def get_lifecycle(request: Request) -> Lifecycle:
     lifecycle: Lifecycle = request.app.state.lifecycle
     return lifecycle
 
 
-def get_health_service(request: Request) -> HealthService:
+async def get_health_service(request: Request) -> HealthService:
     health: HealthService = request.app.state.health
     return health
 
 
-def get_request_id(request: Request) -> str:
+async def get_request_id(request: Request) -> str:
     """The id the request-context middleware accepted or generated for this request."""
     request_id: str = request.state.request_id
     return request_id

@@ -33,7 +33,7 @@ class BackgroundMailer:
             logger.exception("email_send_failed", subject=message.subject)
 
 
-def get_mailer(background: BackgroundTasks, request: Request) -> Mailer:
+async def get_mailer(background: BackgroundTasks, request: Request) -> Mailer:
     return BackgroundMailer(background, request.app.state.email_sender)
 
 

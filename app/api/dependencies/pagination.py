@@ -17,7 +17,7 @@ class OffsetParams:
     offset: int
 
 
-def offset_params(
+async def offset_params(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size (max 200).")] = DEFAULT_LIMIT,
     offset: Annotated[int, Query(ge=0, le=1_000_000, description="Items to skip.")] = 0,
 ) -> OffsetParams:

@@ -1,0 +1,253 @@
+"""Login under load vs. the raw argon2id verify rate of this machine, measured in the same run.
+
+    uv run python bench/login.py [--concurrency 64] [--duration 15]
+
+Full stack: `invoicer serve` (1 worker) on a fresh PostgreSQL database with Redis for rate
+limits and revocation; wrk drives POST /api/v1/auth/token with 64 connections. Prints:
+- raw rate: argon2id verifies/s with the app's parameters on PASSWORD_HASH_CONCURRENCY threads
+  (the most any login endpoint on this machine could do);
+- login req/s and latency percentiles (wrk), and their ratio to the raw rate;
+- peak RSS of the server process, sampled every 20 ms.
+Needs wrk (Debian package `wrk`), PostgreSQL and Redis on loopback; stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import psutil
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from app.core.config import load_settings
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+EMAIL = "bench@example.com"
+PASSWORD = "benchmark passphrase 2026"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def raw_verify_rate(seconds: float, threads: int) -> float:
+    """argon2id verifies/s, app parameters, `threads` at once (argon2-cffi releases the GIL)."""
+    settings = load_settings(app_env="test")
+    hasher = PasswordHash(
+        (
+            Argon2Hasher(
+                memory_cost=settings.password_hash_memory_kib,
+                time_cost=settings.password_hash_time_cost,
+                parallelism=settings.password_hash_parallelism,
+            ),
+        )
+    )
+    stored = hasher.hash(PASSWORD)
+    deadline = time.perf_counter() + seconds
+    counts = [0] * threads
+
+    def worker(index: int) -> None:
+        while time.perf_counter() < deadline:
+            hasher.verify(PASSWORD, stored)
+            counts[index] += 1
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(worker, range(threads)))
+    return sum(counts) / (time.perf_counter() - started)
+
+
+async def create_database() -> tuple[str, str]:
+    name = f"invoicer_bench_{os.getpid()}"
+    admin = create_async_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    await admin.dispose()
+    return name, POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+async def drop_database(name: str) -> None:
+    admin = create_async_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await admin.dispose()
+
+
+class PeakRss:
+    """Samples the server's resident memory (with any children) until stopped."""
+
+    def __init__(self, pid: int) -> None:
+        self.process = psutil.Process(pid)
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                total = self.process.memory_info().rss
+                total += sum(child.memory_info().rss for child in self.process.children(recursive=True))
+                self.peak = max(self.peak, total)
+            except psutil.Error:
+                return
+            time.sleep(0.02)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def run_wrk(url: str, *, concurrency: int, duration: int) -> str:
+    script = Path(tempfile.mkdtemp()) / "login.lua"
+    body = f"username={EMAIL.replace('@', '%40')}&password={PASSWORD.replace(' ', '+')}"
+    script.write_text(
+        'wrk.method = "POST"\n'
+        f'wrk.body = "{body}"\n'
+        'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n'
+    )
+    result = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{concurrency}",
+            f"-d{duration}s",
+            "--timeout",
+            "30s",
+            "--latency",
+            "-s",
+            str(script),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=duration + 60,
+    )
+    return result.stdout
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--duration", type=int, default=15)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is missing: apt-get install wrk", file=sys.stderr)
+        return 2
+
+    threads = load_settings(app_env="test").password_hash_concurrency
+    print(f"raw argon2id verify rate ({threads} threads, 5 s)...", flush=True)
+    raw_before = raw_verify_rate(5, threads)
+
+    name, url = asyncio.run(create_database())
+    port = free_port()
+    env = {
+        **os.environ,
+        "APP_ENV": "test",
+        "DATABASE_URL": url,
+        "REDIS_URL": REDIS_URL,
+        "PORT": str(port),
+        "LOG_LEVEL": "WARNING",
+        "DEMO_PASSWORD": PASSWORD,
+        "RATE_LIMIT_LOGIN": "1000000/minute",  # measure hashing, not the limiter's refusals
+        "RATE_LIMIT_LOGIN_FAILURES_PER_IP": "1000000/minute",
+    }
+    server: subprocess.Popen[bytes] | None = None
+    try:
+        for command in (["migrate"], ["seed-demo"]):
+            subprocess.run(
+                [sys.executable, "-m", "app.cli", *command], env=env, check=True, capture_output=True
+            )
+        # A verified account to sign in with: the demo owner, renamed to the bench address.
+        subprocess.run(
+            [
+                "psql",
+                url.replace("+asyncpg", ""),
+                "-qc",
+                f"UPDATE users SET email='{EMAIL}' WHERE email='owner@acme.example.com'",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        server = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        probe = httpx.post(
+            f"{base}/api/v1/auth/token", data={"username": EMAIL, "password": PASSWORD}, timeout=10
+        )
+        assert probe.status_code == 200, probe.text
+        idle_rss = psutil.Process(server.pid).memory_info().rss
+
+        print(
+            f"wrk: {args.concurrency} connections, {args.duration} s, POST /api/v1/auth/token ...", flush=True
+        )
+        with PeakRss(server.pid) as rss:
+            output = run_wrk(
+                f"{base}/api/v1/auth/token", concurrency=args.concurrency, duration=args.duration
+            )
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
+        asyncio.run(drop_database(name))
+
+    raw_after = raw_verify_rate(5, threads)
+    raw = (raw_before + raw_after) / 2
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    latency = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)\s*$", output, re.MULTILINE))
+    print(output)
+    print("=== login benchmark ===")
+    print(f"raw argon2id verifies/s      {raw:8.1f}  (before {raw_before:.1f}, after {raw_after:.1f})")
+    print(f"login requests/s             {rps:8.1f}")
+    print(f"ratio login/raw              {rps / raw:8.2f}   (goal >= 0.90)")
+    print(f"latency p50 / p99            {latency.get('50')} / {latency.get('99')}")
+    print(f"non-2xx responses            {errors.group(1) if errors else 0}")
+    print(
+        f"server RSS idle / peak       {idle_rss / 2**20:.0f} MiB / {rss.peak / 2**20:.0f} MiB"
+        "   (goal <= 350 MB)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
