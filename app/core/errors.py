@@ -178,7 +178,7 @@ class CsrfError(PermissionDeniedError):
 
 
 class InvalidOneTimeTokenError(BadRequestError):
-    code = "invalid_token"
+    code = "invalid_one_time_token"
     title = "Invalid or expired token"
 
     def __init__(self) -> None:

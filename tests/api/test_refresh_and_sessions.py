@@ -186,3 +186,9 @@ async def test_password_login_never_returns_secrets(
     assert "password" not in me.text
     assert "$argon2" not in me.text
     assert PASSWORD not in me.text
+
+
+async def test_path_parameters_are_typed(client: httpx.AsyncClient, tokens: dict[str, Any]) -> None:
+    response = await client.delete("/api/v1/auth/sessions/not-a-uuid", headers=bearer(tokens["access_token"]))
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["path", "session_id"]

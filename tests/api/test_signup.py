@@ -69,7 +69,7 @@ async def test_verification_link_completes_signup(client: httpx.AsyncClient, mai
     token = mail.last_to("carol@example.com").token()
     again = await client.post("/api/v1/auth/verify-email", json={"token": token})
     assert again.status_code == 400  # single use
-    assert again.json()["code"] == "invalid_token"
+    assert again.json()["code"] == "invalid_one_time_token"
 
 
 async def test_taken_email_answers_the_same_and_gets_a_notice(

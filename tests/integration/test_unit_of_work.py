@@ -72,3 +72,23 @@ async def test_rows_are_counted_after_commit(make_client: ClientFactory, databas
     async with engine.connect() as connection:
         assert await connection.scalar(select(func.count()).select_from(Organization)) == 1
     await engine.dispose()
+
+
+async def test_relationships_never_load_implicitly(database_url: str, make_client: ClientFactory) -> None:
+    """lazy="raise": touching an unloaded relationship fails loudly instead of an N+1 query."""
+    from sqlalchemy.exc import InvalidRequestError
+
+    from app.db.session import Database
+    from tests.conftest import settings_for_test
+
+    database = Database(settings_for_test(database_url=database_url))
+    try:
+        async with database.unit_of_work() as session:
+            session.add(Organization(name="Lazy", slug="lazy"))
+        async with database.unit_of_work() as session:
+            organization = await session.scalar(select(Organization).where(Organization.slug == "lazy"))
+            assert organization is not None
+            with pytest.raises(InvalidRequestError, match="lazy='raise'"):
+                _ = organization.memberships
+    finally:
+        await database.dispose()
