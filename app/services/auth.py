@@ -102,19 +102,34 @@ async def _authenticate(
     return _Authenticated(user_id=row.id, upgraded_hash=upgraded_hash)
 
 
-def _new_session(
-    *, user_id: uuid.UUID, kind: Literal["token", "browser"], client: ClientInfo, settings: Settings
+async def _open_session(
+    session: AsyncSession,
+    *,
+    account: _Authenticated,
+    kind: Literal["token", "browser"],
+    client: ClientInfo,
+    settings: Settings,
+    cookie_hash: str | None = None,
 ) -> AuthSession:
+    """The write half of a sign-in: a new session row (and the upgraded hash, if any)."""
+    if account.upgraded_hash is not None:  # hashing parameters rose since this hash was made
+        await session.execute(
+            update(User).where(User.id == account.user_id).values(password_hash=account.upgraded_hash)
+        )
     now = utcnow()
-    return AuthSession(
-        user_id=user_id,
+    auth_session = AuthSession(
+        user_id=account.user_id,
         kind=kind,
         created_at=now,
         last_used_at=now,
         expires_at=now + timedelta(seconds=settings.refresh_token_absolute_ttl_seconds),
         user_agent=(client.user_agent or "")[:400] or None,
         ip_address=client.ip_address,
+        cookie_hash=cookie_hash,
     )
+    session.add(auth_session)
+    await session.flush()
+    return auth_session
 
 
 def _add_refresh_token(
@@ -135,13 +150,6 @@ def _add_refresh_token(
     return token
 
 
-async def _store_upgraded_hash(session: AsyncSession, account: _Authenticated) -> None:
-    if account.upgraded_hash is not None:  # hashing parameters rose since this hash was made
-        await session.execute(
-            update(User).where(User.id == account.user_id).values(password_hash=account.upgraded_hash)
-        )
-
-
 async def login(
     *,
     database: Database,
@@ -157,10 +165,9 @@ async def login(
         database=database, hasher=hasher, throttle=throttle, email=email, password=password, client=client
     )
     async with database.unit_of_work() as session:
-        await _store_upgraded_hash(session, account)
-        auth_session = _new_session(user_id=account.user_id, kind="token", client=client, settings=settings)
-        session.add(auth_session)
-        await session.flush()
+        auth_session = await _open_session(
+            session, account=account, kind="token", client=client, settings=settings
+        )
         refresh_token = _add_refresh_token(
             session, auth_session=auth_session, parent_id=None, settings=settings
         )
@@ -286,11 +293,14 @@ async def start_browser_session(
     )
     cookie_token = new_token()
     async with database.unit_of_work() as session:
-        await _store_upgraded_hash(session, account)
-        auth_session = _new_session(user_id=account.user_id, kind="browser", client=client, settings=settings)
-        auth_session.cookie_hash = hash_token(cookie_token)
-        session.add(auth_session)
-        await session.flush()
+        auth_session = await _open_session(
+            session,
+            account=account,
+            kind="browser",
+            client=client,
+            settings=settings,
+            cookie_hash=hash_token(cookie_token),
+        )
     return BrowserSession(
         session_id=auth_session.id,
         cookie_token=cookie_token,
