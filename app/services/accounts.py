@@ -26,9 +26,9 @@ from app.models import Membership, OneTimeToken, Organization, TokenPurpose, Use
 from app.models.base import utcnow
 from app.models.user import normalize_email
 from app.services import emails
-from app.services.auth import revoke_user_sessions
 from app.services.emails import Mailer
 from app.services.login_throttle import LoginThrottle
+from app.services.sessions import revoke_user_sessions
 
 
 def check_new_password(settings: Settings, password: str, *, field: str, email: str | None = None) -> None:

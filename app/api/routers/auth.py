@@ -35,6 +35,7 @@ from app.schemas.auth import (
 from app.schemas.common import OffsetPage
 from app.services import accounts
 from app.services import auth as auth_service
+from app.services import sessions as sessions_service
 from app.services.auth import ClientInfo, TokenPair
 
 # Reachable without credentials: each route here is a deliberate exception.
@@ -187,7 +188,7 @@ async def revoke_token(
     settings: SettingsDep,
     token_type_hint: Annotated[str | None, Form(max_length=40)] = None,
 ) -> Response:
-    await auth_service.revoke_token(
+    await sessions_service.revoke_token(
         session=session, codec=codec, revocations=revocations, settings=settings, token=token
     )
     return Response(status_code=status.HTTP_200_OK, headers=NO_STORE)
@@ -304,7 +305,7 @@ async def end_browser_session(
     revocations: RevocationsDep,
     settings: SettingsDep,
 ) -> None:
-    await auth_service.logout(
+    await sessions_service.logout(
         session=session, revocations=revocations, settings=settings, principal=principal
     )
     for name in cookie_names(request, settings):
@@ -315,7 +316,7 @@ async def end_browser_session(
 async def logout(
     principal: CurrentPrincipal, session: SessionDep, revocations: RevocationsDep, settings: SettingsDep
 ) -> None:
-    await auth_service.logout(
+    await sessions_service.logout(
         session=session, revocations=revocations, settings=settings, principal=principal
     )
 
@@ -324,7 +325,7 @@ async def logout(
 async def logout_all(
     principal: CurrentPrincipal, session: SessionDep, revocations: RevocationsDep, settings: SettingsDep
 ) -> None:
-    await auth_service.logout_everywhere(
+    await sessions_service.logout_everywhere(
         session=session, revocations=revocations, settings=settings, principal=principal
     )
 
@@ -333,7 +334,7 @@ async def logout_all(
 async def list_sessions(
     principal: CurrentPrincipal, session: SessionDep, page: OffsetParamsDep
 ) -> OffsetPage[SessionPublic]:
-    items, total = await auth_service.list_sessions(
+    items, total = await sessions_service.list_sessions(
         session=session, user_id=principal.user_id, limit=page.limit, offset=page.offset
     )
     return OffsetPage[SessionPublic](
@@ -366,7 +367,7 @@ async def end_session(
     revocations: RevocationsDep,
     settings: SettingsDep,
 ) -> None:
-    await auth_service.end_session(
+    await sessions_service.end_session(
         session=session,
         revocations=revocations,
         settings=settings,
