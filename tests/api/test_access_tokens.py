@@ -236,3 +236,41 @@ async def test_key_rotation_keeps_tokens_of_the_previous_key(
     async with make_client(jwt_private_key=private_key_pem(new_key)) as client:
         dropped = await client.get(ME, headers=bearer(tokens["access_token"]))
     assert dropped.status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"data": {"password": "x"}}, "username"),
+        ({"data": {"username": "a@example.com"}}, "password"),
+        ({"data": {"username": "a@example.com", "password": "p" * 5000}}, "password"),
+        (
+            {"data": {"username": "a@example.com", "password": "p", "grant_type": "client_credentials"}},
+            "grant_type",
+        ),
+        ({"json": {"username": "a@example.com", "password": "p"}}, "username"),
+    ],
+)
+async def test_hostile_token_requests_are_422(
+    client: httpx.AsyncClient, kwargs: dict[str, Any], field: str
+) -> None:
+    response = await client.post("/api/v1/auth/token", **kwargs)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    assert field in {error["loc"][-1] for error in response.json()["errors"]}
+    assert "p" * 100 not in response.text
+
+
+def test_dev_keeps_a_generated_signing_key_under_var(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.core.config import load_settings
+    from app.core.security.keys import signing_keys
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("JWT_PRIVATE_KEY", raising=False)
+    settings = load_settings(app_env="dev")
+    first, _ = signing_keys(settings)
+    second, _ = signing_keys(settings)
+    key_file = tmp_path / "var" / "jwt-signing-key.pem"
+    assert key_file.is_file()
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+    assert key_id(first.public_key()) == key_id(second.public_key())  # survives restarts
