@@ -40,12 +40,7 @@ def install_identity(app: FastAPI, *, settings: Settings, redis: Redis | None) -
         ttl=timedelta(seconds=settings.access_token_ttl_seconds),
         leeway_seconds=settings.jwt_leeway_seconds,
     )
-    app.state.password_hasher = PasswordHasher(
-        memory_kib=settings.password_hash_memory_kib,
-        time_cost=settings.password_hash_time_cost,
-        parallelism=settings.password_hash_parallelism,
-        concurrency=settings.password_hash_concurrency,
-    )
+    app.state.password_hasher = PasswordHasher.from_settings(settings)
     revocations: RevocationStore = RedisRevocationStore(redis) if redis else MemoryRevocationStore()
     app.state.revocations = revocations
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None

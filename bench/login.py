@@ -88,6 +88,16 @@ async def create_database() -> tuple[str, str]:
     return name, POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
 
 
+async def rename_demo_owner(url: str) -> None:
+    """A verified account to sign in with: the demo owner, under the bench address."""
+    engine = create_async_engine(url)
+    async with engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE users SET email = :email WHERE email = 'owner@acme.example.com'"), {"email": EMAIL}
+        )
+    await engine.dispose()
+
+
 async def drop_database(name: str) -> None:
     admin = create_async_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     async with admin.connect() as connection:
@@ -220,17 +230,7 @@ def main() -> int:
             subprocess.run(
                 [sys.executable, "-m", "app.cli", *command], env=env, check=True, capture_output=True
             )
-        # A verified account to sign in with: the demo owner, renamed to the bench address.
-        subprocess.run(
-            [
-                "psql",
-                url.replace("+asyncpg", ""),
-                "-qc",
-                f"UPDATE users SET email='{EMAIL}' WHERE email='owner@acme.example.com'",
-            ],
-            check=True,
-            capture_output=True,
-        )
+        asyncio.run(rename_demo_owner(url))
         server = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "serve"],
             env=env,

@@ -33,12 +33,7 @@ async def _organization(session: AsyncSession, slug: str) -> Organization:
 
 
 async def seed_demo_data(settings: Settings) -> str:
-    hasher = PasswordHasher(
-        memory_kib=settings.password_hash_memory_kib,
-        time_cost=settings.password_hash_time_cost,
-        parallelism=settings.password_hash_parallelism,
-        concurrency=settings.password_hash_concurrency,
-    )
+    hasher = PasswordHasher.from_settings(settings)
     password_hash = await hasher.hash(settings.demo_password.get_secret_value())
     database = Database(settings)
     created = 0

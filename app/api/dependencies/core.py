@@ -42,12 +42,6 @@ async def get_health_service(request: Request) -> HealthService:
     return health
 
 
-async def get_request_id(request: Request) -> str:
-    """The id the request-context middleware accepted or generated for this request."""
-    request_id: str = request.state.request_id
-    return request_id
-
-
 async def get_session(database: Annotated[Database, Depends(get_database)]) -> AsyncIterator[AsyncSession]:
     """One session and one transaction per request: commit after the endpoint returns,
     roll back if it (or anything after it in the dependency chain) raises."""
@@ -59,7 +53,6 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 LifecycleDep = Annotated[Lifecycle, Depends(get_lifecycle)]
 HealthServiceDep = Annotated[HealthService, Depends(get_health_service)]
-RequestIdDep = Annotated[str, Depends(get_request_id)]
 # scope="function": the commit happens before the response is sent, so a failed commit is
 # reported to the client as an error instead of after a 2xx it already received.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -9,6 +9,8 @@ import anyio
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
+from app.core.config import Settings
+
 COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
 
 
@@ -26,6 +28,15 @@ class PasswordHasher:
         self._limiter = anyio.CapacityLimiter(concurrency)
         # Verified when the account does not exist, so that path costs the same as a real one.
         self._dummy_hash = self._hash.hash("dummy password for unknown accounts")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PasswordHasher:
+        return cls(
+            memory_kib=settings.password_hash_memory_kib,
+            time_cost=settings.password_hash_time_cost,
+            parallelism=settings.password_hash_parallelism,
+            concurrency=settings.password_hash_concurrency,
+        )
 
     async def hash(self, password: str) -> str:
         return await anyio.to_thread.run_sync(self._hash.hash, password, limiter=self._limiter)
