@@ -7,6 +7,7 @@ stop working at once, and its refresh tokens are refused from then on.
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,13 +76,15 @@ async def logout_everywhere(
 
 
 async def list_sessions(
-    *, session: AsyncSession, user_id: uuid.UUID, limit: int, offset: int
+    *, session: AsyncSession, settings: Settings, user_id: uuid.UUID, limit: int, offset: int
 ) -> tuple[list[AuthSession], int]:
-    """The user's live sessions, newest first."""
+    """The user's live sessions (not revoked, not past their absolute or idle limit), newest first."""
+    now = utcnow()
     live = (
         AuthSession.user_id == user_id,
         AuthSession.revoked_at.is_(None),
-        AuthSession.expires_at > utcnow(),
+        AuthSession.expires_at > now,
+        AuthSession.last_used_at > now - timedelta(seconds=settings.refresh_token_idle_ttl_seconds),
     )
     total = await session.scalar(select(func.count()).select_from(AuthSession).where(*live))
     rows = await session.scalars(

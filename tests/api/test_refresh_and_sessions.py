@@ -82,6 +82,9 @@ async def test_idle_and_absolute_expiry(make_client: ClientFactory, mail: MailSi
         start = utcnow()
         with time_machine.travel(start.timestamp() + 3601, tick=False):
             assert (await refresh(client, tokens["refresh_token"])).status_code == 401  # idle
+            again = (await login(client, "expiry@example.com")).json()
+            listing = await client.get("/api/v1/auth/sessions", headers=bearer(again["access_token"]))
+            assert listing.json()["total"] == 1  # the idle session is no longer listed
         latest = tokens["refresh_token"]
         for minutes in (50, 100):  # used within the idle window, but...
             with time_machine.travel(start.timestamp() + minutes * 60, tick=False):

@@ -332,10 +332,10 @@ async def logout_all(
 
 @router.get("/sessions", summary="Your signed-in sessions (devices)")
 async def list_sessions(
-    principal: CurrentPrincipal, session: SessionDep, page: OffsetParamsDep
+    principal: CurrentPrincipal, session: SessionDep, settings: SettingsDep, page: OffsetParamsDep
 ) -> OffsetPage[SessionPublic]:
     items, total = await sessions_service.list_sessions(
-        session=session, user_id=principal.user_id, limit=page.limit, offset=page.offset
+        session=session, settings=settings, user_id=principal.user_id, limit=page.limit, offset=page.offset
     )
     return OffsetPage[SessionPublic](
         items=[
