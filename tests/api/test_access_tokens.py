@@ -274,3 +274,23 @@ def test_dev_keeps_a_generated_signing_key_under_var(tmp_path: Any, monkeypatch:
     assert key_file.is_file()
     assert oct(key_file.stat().st_mode & 0o777) == "0o600"
     assert key_id(first.public_key()) == key_id(second.public_key())  # survives restarts
+
+
+async def test_revocation_costs_one_lookup_per_request(
+    signed_in: tuple[httpx.AsyncClient, dict[str, Any]],
+) -> None:
+    """The principal is declared by the router and by the endpoint; FastAPI resolves it once
+    per request (dependency caching), so the revocation set is asked exactly once."""
+    client, tokens = signed_in
+    store = client.app.state.revocations  # type: ignore[attr-defined]
+    calls: list[object] = []
+    original = store.is_revoked
+
+    async def counting(session_id: Any) -> bool:
+        calls.append(session_id)
+        return bool(await original(session_id))
+
+    store.is_revoked = counting
+    response = await client.get(ME, headers=bearer(tokens["access_token"]))
+    assert response.status_code == 200
+    assert len(calls) == 1
