@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
@@ -30,10 +30,14 @@ from app.core.security.principal import Principal
 from app.core.security.revocation import RevocationStore
 from app.db.session import Database
 from app.models import AuthSession, RefreshToken, User
-from app.models.base import utcnow
+from app.models.base import new_id, utcnow
 from app.models.user import normalize_email
 from app.services.login_throttle import LoginThrottle
 from app.services.sessions import revoke_sessions
+
+# Core tables for the plain INSERTs of the sign-in hot path (see `_open_session`).
+_AUTH_SESSIONS = AuthSession.metadata.tables[AuthSession.__tablename__]
+_REFRESH_TOKENS = RefreshToken.metadata.tables[RefreshToken.__tablename__]
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +105,12 @@ async def _authenticate(
     return _Authenticated(user_id=row.id, upgraded_hash=upgraded_hash)
 
 
+@dataclass(frozen=True, slots=True)
+class _OpenedSession:
+    id: uuid.UUID
+    expires_at: datetime
+
+
 async def _open_session(
     session: AsyncSession,
     *,
@@ -109,41 +119,55 @@ async def _open_session(
     client: ClientInfo,
     settings: Settings,
     cookie_hash: str | None = None,
-) -> AuthSession:
-    """The write half of a sign-in: a new session row (and the upgraded hash, if any)."""
+) -> _OpenedSession:
+    """The write half of a sign-in: a new session row (and the upgraded hash, if any).
+
+    Plain INSERTs rather than ORM objects: this runs once per sign-in, next to a password
+    hash, and the unit-of-work flush was the largest non-hash cost (bench/login.py).
+    """
     if account.upgraded_hash is not None:  # hashing parameters rose since this hash was made
         await session.execute(
             update(User).where(User.id == account.user_id).values(password_hash=account.upgraded_hash)
         )
     now = utcnow()
-    auth_session = AuthSession(
-        user_id=account.user_id,
-        kind=kind,
-        created_at=now,
-        last_used_at=now,
-        expires_at=now + timedelta(seconds=settings.refresh_token_absolute_ttl_seconds),
-        user_agent=(client.user_agent or "")[:400] or None,
-        ip_address=client.ip_address,
-        cookie_hash=cookie_hash,
+    opened = _OpenedSession(
+        id=new_id(), expires_at=now + timedelta(seconds=settings.refresh_token_absolute_ttl_seconds)
     )
-    session.add(auth_session)
-    await session.flush()
-    return auth_session
+    await session.execute(
+        insert(_AUTH_SESSIONS).values(
+            id=opened.id,
+            user_id=account.user_id,
+            kind=kind,
+            created_at=now,
+            last_used_at=now,
+            expires_at=opened.expires_at,
+            user_agent=(client.user_agent or "")[:400] or None,
+            ip_address=client.ip_address,
+            cookie_hash=cookie_hash,
+        )
+    )
+    return opened
 
 
-def _add_refresh_token(
-    session: AsyncSession, *, auth_session: AuthSession, parent_id: uuid.UUID | None, settings: Settings
+async def _add_refresh_token(
+    session: AsyncSession,
+    *,
+    session_id: uuid.UUID,
+    session_expires_at: datetime,
+    parent_id: uuid.UUID | None,
+    settings: Settings,
 ) -> str:
     token = new_token()
     now = utcnow()
     idle_expiry = now + timedelta(seconds=settings.refresh_token_idle_ttl_seconds)
-    session.add(
-        RefreshToken(
-            session_id=auth_session.id,
+    await session.execute(
+        insert(_REFRESH_TOKENS).values(
+            id=new_id(),
+            session_id=session_id,
             parent_id=parent_id,
             token_hash=hash_token(token),
             created_at=now,
-            expires_at=min(idle_expiry, auth_session.expires_at),
+            expires_at=min(idle_expiry, session_expires_at),
         )
     )
     return token
@@ -167,8 +191,12 @@ async def login(
         auth_session = await _open_session(
             session, account=account, kind="token", client=client, settings=settings
         )
-        refresh_token = _add_refresh_token(
-            session, auth_session=auth_session, parent_id=None, settings=settings
+        refresh_token = await _add_refresh_token(
+            session,
+            session_id=auth_session.id,
+            session_expires_at=auth_session.expires_at,
+            parent_id=None,
+            settings=settings,
         )
     return TokenPair(
         access_token=codec.issue(user_id=account.user_id, session_id=auth_session.id, now=utcnow()),
@@ -225,8 +253,12 @@ async def refresh(
         )
         raise RefreshTokenReusedError
     auth_session.last_used_at = now
-    new_refresh = _add_refresh_token(
-        session, auth_session=auth_session, parent_id=token.id, settings=settings
+    new_refresh = await _add_refresh_token(
+        session,
+        session_id=auth_session.id,
+        session_expires_at=auth_session.expires_at,
+        parent_id=token.id,
+        settings=settings,
     )
     return TokenPair(
         access_token=codec.issue(user_id=auth_session.user_id, session_id=auth_session.id, now=now),
