@@ -133,6 +133,41 @@ class PeakRss:
         self._thread.join()
 
 
+class Prober:
+    """Times GET /users/me every 250 ms: does the rest of the API stay responsive meanwhile?"""
+
+    def __init__(self, base: str, access_token: str) -> None:
+        self._client = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {access_token}"})
+        self.latencies_ms: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            started = time.perf_counter()
+            response = self._client.get("/api/v1/users/me", timeout=30)
+            assert response.status_code == 200, response.text
+            self.latencies_ms.append((time.perf_counter() - started) * 1000)
+            self._stop.wait(0.25)
+
+    def __enter__(self) -> Prober:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._client.close()
+
+    def percentiles(self) -> str:
+        ordered = sorted(self.latencies_ms)
+        if not ordered:
+            return "n/a"
+        p50 = ordered[len(ordered) // 2]
+        p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+        return f"{p50:.1f} / {p99:.1f} ms ({len(ordered)} probes)"
+
+
 def run_wrk(url: str, *, concurrency: int, duration: int) -> str:
     script = Path(tempfile.mkdtemp()) / "login.lua"
     body = f"username={EMAIL.replace('@', '%40')}&password={PASSWORD.replace(' ', '+')}"
@@ -181,6 +216,7 @@ def print_report(
     latency = dict(re.findall(r"^\s+(50|75|90|99)%\s+(\S+)\s*$", output, re.MULTILINE))
     print(output)
     print("=== login benchmark ===")
+    print(f"hash concurrency             {threads:8d}  (PASSWORD_HASH_CONCURRENCY)")
     print(f"raw argon2id verifies/s      {raw:8.1f}  (before {raw_before:.1f}, after {raw_after:.1f})")
     print(f"login requests/s             {rps:8.1f}")
     print(f"ratio login/raw              {rps / raw:8.2f}   (goal >= 0.90)")
@@ -254,9 +290,12 @@ def main() -> int:
         print(
             f"wrk: {args.concurrency} connections, {args.duration} s, POST /api/v1/auth/token ...", flush=True
         )
+        access_token = probe.json()["access_token"]
+        with Prober(base, access_token) as idle_probe:
+            time.sleep(3)
         server_process = psutil.Process(server.pid)
         cpu_before = sum(server_process.cpu_times()[:2])
-        with PeakRss(server.pid) as rss:
+        with PeakRss(server.pid) as rss, Prober(base, access_token) as busy_probe:
             output = run_wrk(
                 f"{base}/api/v1/auth/token", concurrency=args.concurrency, duration=args.duration
             )
@@ -277,6 +316,8 @@ def main() -> int:
         idle_rss=idle_rss,
         peak_rss=rss.peak,
     )
+    print(f"GET /users/me while idle     {idle_probe.percentiles()}")
+    print(f"GET /users/me during logins   {busy_probe.percentiles()}")
     return 0
 
 
