@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.core.config import Settings
-from app.core.errors import InvalidInputError, InvalidOneTimeTokenError, NotFoundError
+from app.core.errors import ConflictError, InvalidInputError, InvalidOneTimeTokenError, NotFoundError
 from app.core.permissions import Role
 from app.core.security.opaque import hash_token, new_token
 from app.core.security.passwords import PasswordHasher, password_problems
@@ -46,12 +46,6 @@ def slugify(name: str) -> str:
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
     return slug[:60] or "org"
-
-
-async def _unique_slug(session: AsyncSession, name: str) -> str:
-    base = slugify(name)
-    taken = await session.scalar(select(Organization.id).where(Organization.slug == base))
-    return base if taken is None else f"{base}-{secrets.token_hex(3)}"
 
 
 async def _issue_one_time_token(
@@ -110,23 +104,28 @@ async def signup(
     # Hash first, before touching the database: no connection is held while hashing, and
     # the taken-email path costs the same as the new-account path.
     password_hash = await hasher.hash(password)
-    if await session.scalar(select(User.id).where(User.email == email)) is not None:
-        mailer.send_later(emails.signup_attempt_notice(to=email, base_url=settings.public_base_url))
-        return
-    try:
-        async with session.begin_nested():
-            user = User(email=email, full_name=full_name.strip(), password_hash=password_hash)
-            organization = Organization(
-                name=organization_name.strip(), slug=await _unique_slug(session, organization_name)
-            )
-            session.add_all([user, organization])
-            await session.flush()
-            session.add(Membership(user_id=user.id, org_id=organization.id, role=Role.OWNER))
-            await session.flush()
-    except IntegrityError:
-        # A concurrent sign-up took the email (or the slug) between our check and insert.
-        mailer.send_later(emails.signup_attempt_notice(to=email, base_url=settings.public_base_url))
-        return
+    slug = slugify(organization_name)
+    for _attempt in range(3):
+        if await session.scalar(select(User.id).where(User.email == email)) is not None:
+            mailer.send_later(emails.signup_attempt_notice(to=email, base_url=settings.public_base_url))
+            return
+        if await session.scalar(select(Organization.id).where(Organization.slug == slug)) is not None:
+            slug = f"{slugify(organization_name)[:53]}-{secrets.token_hex(3)}"
+        try:
+            async with session.begin_nested():
+                user = User(email=email, full_name=full_name.strip(), password_hash=password_hash)
+                organization = Organization(name=organization_name.strip(), slug=slug)
+                session.add_all([user, organization])
+                await session.flush()
+                session.add(Membership(user_id=user.id, org_id=organization.id, role=Role.OWNER))
+                await session.flush()
+            break
+        except IntegrityError:
+            # A concurrent sign-up took the email or the slug between our checks and the insert:
+            # look again (the email check answers the first case, a new suffix the second).
+            slug = f"{slugify(organization_name)[:53]}-{secrets.token_hex(3)}"
+    else:
+        raise ConflictError("Could not create the organization; please retry.")
     token = await _issue_one_time_token(
         session,
         user_id=user.id,

@@ -189,3 +189,36 @@ async def test_verify_rejects_garbage_tokens(client: httpx.AsyncClient) -> None:
     hostile = await client.post("/api/v1/auth/verify-email", json={"token": "'; DROP TABLE users; --"})
     assert unknown.status_code == 400
     assert hostile.status_code == 422
+
+
+async def test_same_organization_name_gets_a_distinct_slug(
+    client: httpx.AsyncClient, mail: MailSink, database_url: str
+) -> None:
+    import asyncio
+
+    responses = await asyncio.gather(
+        *(signup(client, f"twin{index}@example.com", organization="Twin Corp") for index in range(3))
+    )
+    assert [response.status_code for response in responses] == [202, 202, 202]
+    engine = create_async_engine(database_url)
+    async with engine.connect() as connection:
+        slugs = sorted((await connection.scalars(select(Organization.slug))).all())
+    await engine.dispose()
+    assert len(set(slugs)) == 3
+    assert "twin-corp" in slugs
+    for index in range(3):  # each got a verification link, not a "someone tried" notice
+        assert "Confirm your email" in mail.last_to(f"twin{index}@example.com").subject
+
+
+async def test_concurrent_signups_with_one_email_create_one_account(
+    client: httpx.AsyncClient, mail: MailSink, database_url: str
+) -> None:
+    import asyncio
+
+    responses = await asyncio.gather(*(signup(client, "race@example.com") for _ in range(2)))
+    assert [response.status_code for response in responses] == [202, 202]
+    assert await count(database_url, User) == 1
+    subjects = sorted(message.subject for message in mail.to("race@example.com"))
+    assert len(subjects) == 2
+    assert subjects[0].startswith("Confirm your email")
+    assert subjects[1].startswith("Someone tried to sign up")
