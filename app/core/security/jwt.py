@@ -10,8 +10,10 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
+import os
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -82,14 +84,20 @@ def public_key_pem(key: Ed25519PublicKey) -> str:
 
 
 def dev_private_key(path: Path) -> Ed25519PrivateKey:
-    """Development only: a key kept under ./var/ so tokens survive restarts."""
-    if path.is_file():
-        return load_private_key(path.read_text())
-    key = Ed25519PrivateKey.generate()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(private_key_pem(key))
-    path.chmod(0o600)
-    return key
+    """Development only: a key kept under ./var/ so tokens survive restarts.
+
+    Created atomically (write aside, then hard-link into place), so several workers starting
+    at once all end up with the one key that won.
+    """
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        candidate = path.with_name(f".{path.name}.{os.getpid()}")
+        candidate.write_text(private_key_pem(Ed25519PrivateKey.generate()))
+        candidate.chmod(0o600)
+        with contextlib.suppress(FileExistsError):
+            os.link(candidate, path)
+        candidate.unlink()
+    return load_private_key(path.read_text())
 
 
 class AccessTokenCodec:
