@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from app.core.permissions import Role
 from app.schemas.common import StrictInput, UtcDateTime, reject_null
@@ -38,3 +39,10 @@ class PasswordChangeRequest(StrictInput):
     current_password: str = Field(min_length=1, max_length=4096)
     new_password: str = Field(min_length=1, max_length=4096)
     sign_out_other_sessions: bool = True
+
+    @model_validator(mode="after")
+    def _new_differs_from_current(self) -> PasswordChangeRequest:
+        # A cross-field rule on input alone: the schema's job, before any hashing happens.
+        if self.new_password == self.current_password:
+            raise PydanticCustomError("password_unchanged", "new_password must differ from current_password")
+        return self

@@ -213,8 +213,6 @@ async def change_password(
         await throttle.record_failure(email=email, client_ip=client_ip)
         raise InvalidInputError(["body", "current_password"], "is incorrect", "invalid_password")
     check_new_password(settings, new_password, field="new_password", email=email)
-    if new_password == current_password:
-        raise InvalidInputError(["body", "new_password"], "must differ from the current one", "unchanged")
     new_hash = await hasher.hash(new_password)
     async with database.unit_of_work() as session:
         await session.execute(

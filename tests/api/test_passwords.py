@@ -253,3 +253,14 @@ async def test_no_database_connection_is_held_while_hashing(
     )
     assert len(checked_out) == 4  # login verify, change verify + hash, signup hash
     assert checked_out == [0, 0, 0, 0]
+
+
+async def test_new_password_must_differ(client: httpx.AsyncClient, mail: MailSink) -> None:
+    tokens = await tokens_for(client, mail, "same-again@example.com")
+    response = await client.post(
+        "/api/v1/users/me/password",
+        headers=bearer(tokens["access_token"]),
+        json={"current_password": PASSWORD, "new_password": PASSWORD},
+    )
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["type"] == "password_unchanged"
