@@ -68,42 +68,10 @@ class ConflictError(AppError):
     title = "Conflict"
 
 
-class PreconditionFailedError(AppError):
-    status = 412
-    code = "precondition_failed"
-    title = "Precondition failed"
-
-
-class PayloadTooLargeError(AppError):
-    status = 413
-    code = "payload_too_large"
-    title = "Payload too large"
-
-
-class UnprocessableError(AppError):
-    """Well-formed input that the business rules reject."""
-
-    status = 422
-    code = "unprocessable"
-    title = "Unprocessable request"
-
-
-class PreconditionRequiredError(AppError):
-    status = 428
-    code = "precondition_required"
-    title = "Precondition required"
-
-
 class RateLimitedError(AppError):
     status = 429
     code = "rate_limited"
     title = "Too many requests"
-
-
-class ServiceUnavailableError(AppError):
-    status = 503
-    code = "service_unavailable"
-    title = "Service unavailable"
 
 
 class InvalidInputError(AppError):

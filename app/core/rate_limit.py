@@ -64,7 +64,6 @@ class RateLimitStatus:
 
 class RateLimiter:
     def __init__(self, storage: Storage) -> None:
-        self._storage = storage
         self._strategy = SlidingWindowCounterRateLimiter(storage)
 
     async def hit(self, policy: RateLimitPolicy, key: str) -> RateLimitStatus:
@@ -88,9 +87,6 @@ class RateLimiter:
     def _from_stats(policy: RateLimitPolicy, stats: WindowStats, *, allowed: bool) -> RateLimitStatus:
         reset = max(0, math.ceil(stats.reset_time - time.time()))
         return RateLimitStatus(policy=policy, allowed=allowed, remaining=stats.remaining, reset_seconds=reset)
-
-    async def reset_all(self) -> None:
-        await self._storage.reset()
 
 
 def create_rate_limiter(redis: Redis | None, redis_url: str | None) -> RateLimiter:

@@ -280,7 +280,7 @@ async def principal_from_access_token(
         raise InvalidAccessTokenError from exc
     if await revocations.is_revoked(claims.session_id):
         raise InvalidAccessTokenError
-    return Principal(user_id=claims.user_id, session_id=claims.session_id, via="bearer")
+    return Principal(user_id=claims.user_id, session_id=claims.session_id)
 
 
 async def principal_from_cookie(
@@ -303,7 +303,7 @@ async def principal_from_cookie(
     # Write the last-used time at most once per interval, not on every request.
     if now - auth_session.last_used_at >= timedelta(seconds=settings.session_touch_interval_seconds):
         auth_session.last_used_at = now
-    return Principal(user_id=auth_session.user_id, session_id=auth_session.id, via="cookie")
+    return Principal(user_id=auth_session.user_id, session_id=auth_session.id)
 
 
 # --- browser sessions ----------------------------------------------------------------------

@@ -11,7 +11,6 @@ from app.core.logging import (
     is_acceptable_request_id,
     parse_traceparent,
     request_id_var,
-    trace_id_var,
 )
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -38,7 +37,6 @@ class RequestContextMiddleware:
             await send(message)
 
         request_token = request_id_var.set(request_id)
-        trace_token = trace_id_var.set(trace_id)
         try:
             context = {"request_id": request_id}
             if trace_id:
@@ -47,4 +45,3 @@ class RequestContextMiddleware:
                 await self.app(scope, receive, send_with_request_id)
         finally:
             request_id_var.reset(request_token)
-            trace_id_var.reset(trace_token)

@@ -6,7 +6,6 @@ from app.core.logging.context import (
     is_acceptable_request_id,
     parse_traceparent,
     request_id_var,
-    trace_id_var,
 )
 from app.core.logging.redaction import REDACTED, redact
 from app.core.logging.setup import configure_logging, get_logger
@@ -21,5 +20,4 @@ __all__ = [
     "parse_traceparent",
     "redact",
     "request_id_var",
-    "trace_id_var",
 ]

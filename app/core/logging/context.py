@@ -7,7 +7,6 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
-trace_id_var: ContextVar[str | None] = ContextVar("trace_id", default=None)
 
 # STANDARDS.md: a client id of 20-200 chars from this alphabet is kept, anything else replaced.
 _REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9+/=_-]{20,200}")

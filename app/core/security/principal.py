@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Literal
 
 
 @dataclass(frozen=True, slots=True)
 class Principal:
     user_id: uuid.UUID
     session_id: uuid.UUID
-    via: Literal["bearer", "cookie"]
