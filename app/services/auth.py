@@ -90,8 +90,8 @@ async def _authenticate(
     """
     email = normalize_email(email)
     had_failures = await throttle.ensure_allowed(email=email, client_ip=client.ip_address)
-    async with database.unit_of_work() as session:
-        row = (await session.execute(_CREDENTIALS, {"email": email})).first()
+    async with database.autocommit() as connection:
+        row = (await connection.execute(_CREDENTIALS, {"email": email})).first()
     valid, upgraded_hash = await hasher.verify(password, row.password_hash if row else None)
     if row is None or not valid or not row.is_active:
         await throttle.record_failure(email=email, client_ip=client.ip_address)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.db.session import Database
 from tests.conftest import settings_for_test
@@ -40,5 +44,45 @@ async def test_statement_timeout_cancels_runaway_queries(database_url: str) -> N
         async with database.engine.connect() as connection:
             with pytest.raises(Exception, match="statement timeout"):
                 await connection.execute(text("SELECT pg_sleep(2)"))
+    finally:
+        await database.dispose()
+
+
+async def _backend_pid(database: Database) -> int:
+    async with database.unit_of_work() as session:
+        pid: int = await session.scalar(text("SELECT pg_backend_pid()"))
+        return pid
+
+
+async def _terminate_backend(database_url: str, pid: int) -> None:
+    admin = create_async_engine(database_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    finally:
+        await admin.dispose()
+
+
+@pytest.mark.parametrize("pre_ping", [True, False])
+async def test_a_connection_that_died_in_the_pool_is_replaced_before_use(
+    database_url: str, pre_ping: bool
+) -> None:
+    """The server ends an idle pooled connection (a restart, a failover, a proxy's idle timeout)."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("a SQLite connection cannot be ended from outside")
+    database = Database(
+        settings_for_test(
+            database_url=database_url, db_pool_pre_ping=pre_ping, db_pool_pre_ping_idle_seconds=0.2
+        )
+    )
+    try:
+        first_pid = await _backend_pid(database)
+        await _terminate_backend(database_url, first_pid)
+        await asyncio.sleep(0.3)  # longer than the idle window: this connection gets pinged
+        if pre_ping:
+            assert await _backend_pid(database) != first_pid
+        else:  # the control: without the ping, the request is the one that finds out
+            with pytest.raises(DBAPIError):
+                await _backend_pid(database)
     finally:
         await database.dispose()

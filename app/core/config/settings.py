@@ -83,6 +83,12 @@ class Settings(BaseSettings):
     db_pool_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     db_pool_recycle_seconds: int = Field(default=1800, ge=-1)
     db_pool_pre_ping: bool = True
+    db_pool_pre_ping_idle_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=3600,
+        description="Ping only connections that sat in the pool at least this long; 0 pings every checkout.",
+    )
     db_statement_timeout_ms: int = Field(default=15_000, ge=0)
     db_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     sqlite_busy_timeout_ms: int = Field(default=5_000, ge=0)

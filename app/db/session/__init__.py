@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.core.config import Settings
 from app.core.errors import AppError
@@ -44,6 +44,18 @@ class Database:
                 await session.rollback()
                 raise
             await session.commit()
+
+    @asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[AsyncConnection]:
+        """A pooled connection with no transaction around its statements.
+
+        For a single read outside any unit of work, such as the credential lookup before a
+        password check: each statement stands alone, which saves the BEGIN and ROLLBACK round
+        trips a transaction would add. Never for writes that must succeed or fail together.
+        """
+        async with self.engine.connect() as connection:
+            await connection.execution_options(isolation_level="AUTOCOMMIT")
+            yield connection
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -2,21 +2,53 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine.interfaces import DBAPIConnection
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from app.core.config import Settings
 
 
 def create_engine(settings: Settings, *, url: str | None = None) -> AsyncEngine:
     url = url or settings.database_url
-    if url.startswith("sqlite"):
-        return _sqlite_engine(settings, url)
-    return _postgres_engine(settings, url)
+    engine = _sqlite_engine(settings, url) if url.startswith("sqlite") else _postgres_engine(settings, url)
+    if settings.db_pool_pre_ping:
+        ping_connections_idle_for(engine, settings.db_pool_pre_ping_idle_seconds)
+    return engine
+
+
+def ping_connections_idle_for(engine: AsyncEngine, idle_seconds: float) -> None:
+    """SQLAlchemy's pre-ping, skipped for connections that were in use moments ago.
+
+    A connection can die while it sits in the pool (a database restart or failover, an idle
+    timeout in a proxy), so one that waited a while is pinged before it is handed out; a dead
+    one invalidates the pool and the checkout retries on a fresh connection. A connection back
+    from a request `idle_seconds` ago is trusted, as HikariCP's alive-bypass window does: under
+    load that saves a round trip on every checkout (two per sign-in, bench/login.py).
+    """
+    dialect = engine.dialect
+
+    @event.listens_for(engine.sync_engine.pool, "checkin")
+    def _remember_return(_dbapi_connection: DBAPIConnection | None, record: ConnectionPoolEntry) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine.pool, "checkout")
+    def _ping_if_idle(
+        dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
+    ) -> None:
+        # `info` is emptied when a connection is replaced, so a fresh one is never pinged.
+        returned_at = record.info.get("returned_at")
+        if returned_at is None or time.monotonic() - returned_at < idle_seconds:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise InvalidatePoolError(f"pre-ping failed: {error!r}") from error
 
 
 def _postgres_engine(settings: Settings, url: str) -> AsyncEngine:
@@ -29,7 +61,6 @@ def _postgres_engine(settings: Settings, url: str) -> AsyncEngine:
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
         pool_recycle=settings.db_pool_recycle_seconds,
-        pool_pre_ping=settings.db_pool_pre_ping,
         echo=settings.db_echo,
         connect_args={
             "server_settings": server_settings,
@@ -44,7 +75,6 @@ def _sqlite_engine(settings: Settings, url: str) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
-        pool_pre_ping=settings.db_pool_pre_ping,
         echo=settings.db_echo,
         connect_args={"timeout": settings.sqlite_busy_timeout_ms / 1000},
     )
