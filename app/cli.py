@@ -1,4 +1,4 @@
-"""`invoicer` command line: serve, migrate, seed-demo, check-config."""
+"""`invoicer` command line: serve, migrate, seed-demo, grant-platform-admin, check-config."""
 
 from __future__ import annotations
 
@@ -80,6 +80,31 @@ def seed_demo() -> None:
         raise typer.Exit(code=2)
     summary = asyncio.run(seed_demo_data(settings))
     typer.echo(summary)
+
+
+@cli.command("grant-platform-admin")
+def grant_platform_admin(
+    email: Annotated[str, typer.Argument(help="The account's email address.")],
+    revoke: Annotated[bool, typer.Option("--revoke", help="Withdraw the flag instead.")] = False,
+) -> None:
+    """Make an account a platform administrator (may deactivate users), or stop it being one."""
+    from app.db.session import Database
+    from app.services.platform_admin import set_platform_admin
+
+    settings = _settings()
+
+    async def run() -> bool:
+        database = Database(settings)
+        try:
+            async with database.unit_of_work() as session:
+                return await set_platform_admin(session=session, email=email, granted=not revoke)
+        finally:
+            await database.dispose()
+
+    if not asyncio.run(run()):
+        typer.echo(f"No account with the address {email}.", err=True)
+        raise typer.Exit(code=1)
+    typer.echo(f"{email} {'is no longer' if revoke else 'is now'} a platform administrator.")
 
 
 @cli.command("check-config")

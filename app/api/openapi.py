@@ -27,6 +27,10 @@ TAGS: list[dict[str, Any]] = [
         "`/.well-known/jwks.json`.",
     },
     {"name": "users", "description": "The signed-in user's own account."},
+    {
+        "name": "admin",
+        "description": "Platform administration, for Invoicer's operators (`invoicer grant-platform-admin`).",
+    },
     {"name": "health", "description": "Liveness and readiness probes (application/health+json)."},
 ]
 

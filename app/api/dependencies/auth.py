@@ -16,6 +16,7 @@ from app.core.security.passwords import PasswordHasher
 from app.core.security.principal import Principal
 from app.core.security.revocation import RevocationStore
 from app.services import auth as auth_service
+from app.services import platform_admin
 from app.services.login_throttle import LoginThrottle
 
 TOKEN_URL = "/api/v1/auth/token"
@@ -92,3 +93,12 @@ async def get_current_principal(
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_current_principal)]
+
+
+async def get_platform_admin(principal: CurrentPrincipal, session: SessionDep) -> Principal:
+    """The principal, if the user is a platform administrator; 403 otherwise."""
+    await platform_admin.ensure_platform_admin(session=session, user_id=principal.user_id)
+    return principal
+
+
+PlatformAdmin = Annotated[Principal, Depends(get_platform_admin)]

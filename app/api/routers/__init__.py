@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends
 
 from app.api.dependencies.auth import get_current_principal
 from app.api.problems import PROBLEM_RESPONSES
-from app.api.routers import auth, users
+from app.api.routers import admin, auth, users
 
 API_PREFIX = "/api/v1"
 
@@ -19,5 +19,6 @@ def build_api_router() -> APIRouter:
     authenticated = APIRouter(dependencies=[Depends(get_current_principal)])
     authenticated.include_router(auth.router)
     authenticated.include_router(users.router)
+    authenticated.include_router(admin.router)
     api.include_router(authenticated)
     return api
