@@ -116,6 +116,8 @@ def resigned(private_key: Ed25519PrivateKey, **changes: Any) -> Callable[[str], 
         "other_typ",
         "missing_sid",
         "embedded_jwk",
+        "jku_header",
+        "x5u_header",
         "garbage",
     ],
 )
@@ -144,6 +146,13 @@ async def test_forged_or_invalid_tokens_are_401(
         "other_typ": resigned(stranger, typ="refresh+jwt"),
         "missing_sid": resigned(stranger, claims={"sid": None}),
         "embedded_jwk": resigned(stranger, jwk={**jwks, "x": b64(stranger.public_key().public_bytes_raw())}),
+        # Keys come from configuration only: a header naming where to fetch one is ignored.
+        "jku_header": resigned(
+            stranger, kid=key_id(stranger.public_key()), jku="https://attacker.example/jwks.json"
+        ),
+        "x5u_header": resigned(
+            stranger, kid=key_id(stranger.public_key()), x5u="https://attacker.example/cert.pem"
+        ),
         "garbage": lambda _: "not.a.jwt",
     }
     response = await client.get(ME, headers=bearer(forgeries[forge_name](token)))

@@ -264,3 +264,12 @@ async def test_new_password_must_differ(client: httpx.AsyncClient, mail: MailSin
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["type"] == "password_unchanged"
+
+
+async def test_long_passwords_are_never_truncated(client: httpx.AsyncClient, mail: MailSink) -> None:
+    """bcrypt would stop reading at 72 bytes; every character of ours counts."""
+    long_password = "passphrase " * 9 + "ending"  # 105 characters
+    await verified_account(client, mail, "long@example.com", password=long_password)
+    assert (await login(client, "long@example.com", long_password[:72])).status_code == 401
+    assert (await login(client, "long@example.com", long_password[:-1] + "X")).status_code == 401
+    assert (await login(client, "long@example.com", long_password)).status_code == 200
