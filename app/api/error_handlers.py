@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import redis.exceptions
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -16,7 +18,7 @@ from app.api.problems import (
     internal_error_response,
     problem_response,
 )
-from app.core.errors import AppError
+from app.core.errors import AppError, ServiceUnavailableError
 from app.core.logging import get_logger
 
 logger = get_logger(__name__)
@@ -70,6 +72,31 @@ async def handle_app_error(request: Request, exc: Exception) -> Response:
     return _with_rate_limit_fields(request, app_error_response(exc))
 
 
+# A dependency that cannot be reached: refused or dropped connections, connect timeouts, an
+# exhausted database pool. The request may succeed moments later, so it is a 503 with
+# Retry-After rather than a 500 (and the pool has already discarded a dropped connection).
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    ConnectionError,  # builtin: what asyncpg raises when it cannot connect
+    TimeoutError,
+    sqlalchemy.exc.TimeoutError,  # no pooled connection became free in DB_POOL_TIMEOUT_SECONDS
+    sqlalchemy.exc.DBAPIError,  # only when the driver reports a lost connection, see below
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
+RETRY_AFTER_SECONDS = 2
+
+
+async def handle_unavailable_dependency(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, sqlalchemy.exc.DBAPIError) and not exc.connection_invalidated:
+        return await handle_unexpected_error(request, exc)  # a failed statement, not an outage
+    logger.error("dependency_unavailable", error=type(exc).__name__, exc_info=exc)
+    error = ServiceUnavailableError(
+        "A service this request needs is unavailable. Retry shortly.",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+    return _with_rate_limit_fields(request, app_error_response(error))
+
+
 async def handle_unexpected_error(_request: Request, exc: Exception) -> Response:
     """Last resort (Starlette's ServerErrorMiddleware); normally ErrorGuardMiddleware answers."""
     logger.error("unhandled_exception", exc_info=exc)
@@ -80,4 +107,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)
     app.add_exception_handler(AppError, handle_app_error)
+    for error_type in UNAVAILABLE_ERRORS:
+        app.add_exception_handler(error_type, handle_unavailable_dependency)
     app.add_exception_handler(Exception, handle_unexpected_error)

@@ -74,6 +74,14 @@ class RateLimitedError(AppError):
     title = "Too many requests"
 
 
+class ServiceUnavailableError(AppError):
+    """A service the request needs (database, Redis) is unreachable: transient, retry later."""
+
+    status = 503
+    code = "service_unavailable"
+    title = "Service unavailable"
+
+
 class InvalidInputError(AppError):
     """Input that passed the schema but not a configured rule; shaped like validation errors."""
 
