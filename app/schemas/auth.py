@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, EmailStr, Field
 
-from app.schemas.common import StrictInput, UtcDateTime
+from app.schemas.common import SingleLineText, StrictInput, UtcDateTime
 
 # Bounds here are about hostile input; the password policy (length, common passwords) is
 # applied by the service with the configured limits.
@@ -18,8 +18,8 @@ OpaqueToken = Field(min_length=16, max_length=512, pattern=r"^[A-Za-z0-9_\-.~+/=
 class SignupRequest(StrictInput):
     email: EmailStr = Field(max_length=320)
     password: str = Password
-    full_name: str = Field(min_length=1, max_length=200)
-    organization_name: str = Field(min_length=1, max_length=200)
+    full_name: SingleLineText = Field(min_length=1, max_length=200)
+    organization_name: SingleLineText = Field(min_length=1, max_length=200)
 
 
 class Accepted(BaseModel):

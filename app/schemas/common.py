@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, PlainSerializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, PlainSerializer
 
 
 def _rfc3339_utc(value: datetime) -> str:
@@ -23,6 +24,20 @@ class StrictInput(BaseModel):
 
 
 ItemT = TypeVar("ItemT")
+
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _single_line(value: str) -> str:
+    # PostgreSQL refuses NUL in text outright (a 500 if it got that far) while SQLite stores
+    # it; refusing here keeps both modes alike, and names never need control characters.
+    if _CONTROL_CHARACTERS.search(value):
+        raise ValueError("must not contain control characters (tabs, line breaks, NUL)")
+    return value
+
+
+# Names, titles, identifiers typed by people: printable, one line.
+SingleLineText = Annotated[str, AfterValidator(_single_line)]
 
 
 def reject_null(value: object) -> object:

@@ -273,3 +273,14 @@ async def test_long_passwords_are_never_truncated(client: httpx.AsyncClient, mai
     assert (await login(client, "long@example.com", long_password[:72])).status_code == 401
     assert (await login(client, "long@example.com", long_password[:-1] + "X")).status_code == 401
     assert (await login(client, "long@example.com", long_password)).status_code == 200
+
+
+async def test_control_characters_in_the_username_are_422_not_a_database_error(
+    client: httpx.AsyncClient,
+) -> None:
+    """PostgreSQL refuses NUL in text: it must never get that far (found by the API fuzzer)."""
+    for username in ("nul\x00@example.com", "line\nbreak@example.com"):
+        response = await login(client, username, PASSWORD)
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["errors"][0]["loc"] == ["body", "username"]

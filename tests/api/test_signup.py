@@ -135,6 +135,24 @@ async def test_taken_email_answers_the_same_and_gets_a_notice(
         ),
         (
             {
+                "email": "e@example.com",
+                "password": PASSWORD,
+                "full_name": "X\u0000",
+                "organization_name": "O",
+            },
+            "full_name",
+        ),
+        (
+            {
+                "email": "e@example.com",
+                "password": PASSWORD,
+                "full_name": "X",
+                "organization_name": "Y\r\nZ",
+            },
+            "organization_name",
+        ),
+        (
+            {
                 "email": "e@" + "x" * 400 + ".com",
                 "password": PASSWORD,
                 "full_name": "X",

@@ -45,6 +45,8 @@ async def test_patch_applies_only_the_fields_sent(client: httpx.AsyncClient, aut
         {"full_name": None},
         {"full_name": ""},
         {"full_name": "x" * 201},
+        {"full_name": "nul\u0000byte"},
+        {"full_name": "two\nlines"},
         {"email": "other@example.com"},
         {"is_platform_admin": True},
         {"password_hash": "$argon2id$..."},

@@ -32,7 +32,7 @@ from app.schemas.auth import (
     TokenResponse,
     VerifyEmailRequest,
 )
-from app.schemas.common import OffsetPage
+from app.schemas.common import OffsetPage, SingleLineText
 from app.services import accounts
 from app.services import auth as auth_service
 from app.services import sessions as sessions_service
@@ -53,7 +53,9 @@ class PasswordGrantForm:
 
 
 async def password_grant_form(
-    username: Annotated[str, Form(min_length=1, max_length=320, description="Your email address.")],
+    username: Annotated[
+        SingleLineText, Form(min_length=1, max_length=320, description="Your email address.")
+    ],
     password: Annotated[str, Form(min_length=1, max_length=4096)],
     grant_type: Annotated[str, Form(pattern="^password$")] = "password",
     scope: Annotated[str, Form(max_length=1000)] = "",
