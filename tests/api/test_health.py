@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 from fastapi import FastAPI
 
@@ -15,8 +14,11 @@ HEALTH = "application/health+json"
 UNREACHABLE_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:1/nowhere"
 
 
-async def test_readyz_passes_on_a_migrated_database(client: httpx.AsyncClient) -> None:
-    response = await client.get("/readyz")
+async def test_readyz_passes_on_a_migrated_database(make_client: ClientFactory) -> None:
+    # A generous timeout: this is about what is checked; a first connection on a busy CI
+    # machine once took longer than the production default of 0.8 s.
+    async with make_client(health_check_timeout_seconds=5) as client:
+        response = await client.get("/readyz")
     assert response.status_code == 200
     assert response.headers["content-type"] == HEALTH
     body = response.json()
@@ -27,7 +29,9 @@ async def test_readyz_passes_on_a_migrated_database(client: httpx.AsyncClient) -
 
 
 async def test_readyz_checks_redis_and_broker_when_configured(make_client: ClientFactory) -> None:
-    async with make_client(redis_url=REDIS_URL, broker_url=BROKER_URL) as client:
+    async with make_client(
+        redis_url=REDIS_URL, broker_url=BROKER_URL, health_check_timeout_seconds=5
+    ) as client:
         body = (await client.get("/readyz")).json()
     assert body["status"] == "pass"
     assert body["checks"]["redis:responseTime"][0]["status"] == "pass"

@@ -4,48 +4,15 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.support.live_server import free_port, invoicer, start_server, wait_until_ready
+
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def invoicer(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-def wait_until_ready(url: str, deadline_seconds: float = 30) -> httpx.Response:
-    deadline = time.monotonic() + deadline_seconds
-    while True:
-        try:
-            response = httpx.get(f"{url}/readyz", timeout=2)
-            if response.status_code == 200:
-                return response
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError("server did not become ready")
-        time.sleep(0.2)
 
 
 def test_serve_answers_then_drains_on_sigterm(tmp_path: Path) -> None:
@@ -60,13 +27,7 @@ def test_serve_answers_then_drains_on_sigterm(tmp_path: Path) -> None:
     }
     migrated = invoicer("migrate", env=env)
     assert migrated.returncode == 0, migrated.stderr
-    server = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    server = start_server(env)
     base = f"http://127.0.0.1:{port}"
     try:
         ready = wait_until_ready(base)
