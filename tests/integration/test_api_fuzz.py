@@ -1,19 +1,20 @@
 """Every operation in the OpenAPI document, fuzzed by schemathesis against the real server.
 
-Valid and invalid inputs generated from the schema itself, sent to `invoicer serve` in full
-mode (PostgreSQL + Redis) with a platform administrator's token. Whatever arrives, the answer
-must never be a 5xx, must be one of the statuses the document declares for that operation,
-with the declared content type (`application/problem+json` for errors) and a body that
-matches the declared schema; input the schema forbids must be refused.
+Valid and invalid inputs generated from the schema itself, sent to `invoicer serve` in both
+modes (SQLite and memory; PostgreSQL and Redis) with a platform administrator's token.
+Whatever arrives, the answer must never be a 5xx, must be one of the statuses the document
+declares for that operation, with the declared content type (`application/problem+json` for
+errors) and a body that matches the declared schema; input the schema forbids is refused.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -36,6 +37,15 @@ ADMIN_EMAIL = "owner@acme.example.com"
 PASSWORD = "a demo password for the fuzzer"
 # Operations that end the caller's session get a token of their own, so the rest keep theirs.
 SESSION_ENDING = {"/api/v1/auth/logout", "/api/v1/auth/logout-all"}
+RATE_LIMIT_POLICIES = (
+    "LOGIN",
+    "LOGIN_FAILURES_PER_ACCOUNT",
+    "LOGIN_FAILURES_PER_IP",
+    "SIGNUP",
+    "PASSWORD_FORGOT",
+    "VERIFY",
+    "REFRESH",
+)
 
 
 @dataclass
@@ -78,57 +88,58 @@ async def _drop_database(name: str) -> None:
     await admin.dispose()
 
 
-@pytest.fixture(scope="module")
-def live_api() -> Iterator[LiveApi]:
-    if "postgres" not in BACKENDS:
-        pytest.skip("the fuzzer runs the full mode: PostgreSQL and Redis")
+@contextmanager
+def _storage(mode: str, workdir: Path) -> Iterator[dict[str, str]]:
+    """Settings for the mode's database (migrated) and Redis."""
+    if mode == "embedded":
+        url = f"sqlite+aiosqlite:///{workdir / 'fuzz.db'}"
+        asyncio.run(upgrade_to_head(url))
+        yield {"DATABASE_URL": url}
+        return
     name = f"invoicer_fuzz_{os.getpid()}"
     url = asyncio.run(_create_database(name))
-    port = free_port()
-    mail_dir = tempfile.TemporaryDirectory(prefix="invoicer-fuzz-mail-")
-    unlimited = "1000000/minute"  # the fuzzer tests inputs, not quotas (tests/api/test_rate_limits.py)
-    env = {
-        **os.environ,
-        "APP_ENV": "test",
-        "DATABASE_URL": url,
-        "REDIS_URL": FUZZ_REDIS_URL,
-        "PORT": str(port),
-        "LOG_LEVEL": "ERROR",
-        "DEMO_PASSWORD": PASSWORD,
-        "EMAIL_TRANSPORT": "file",
-        "MAIL_DIR": mail_dir.name,
-        "PASSWORD_HASH_MEMORY_KIB": "19456",
-        "PASSWORD_HASH_TIME_COST": "2",
-        **{
-            f"RATE_LIMIT_{name}": unlimited
-            for name in (
-                "LOGIN",
-                "LOGIN_FAILURES_PER_ACCOUNT",
-                "LOGIN_FAILURES_PER_IP",
-                "SIGNUP",
-                "PASSWORD_FORGOT",
-                "VERIFY",
-                "REFRESH",
-            )
-        },
-    }
-    server = None
     try:
+        yield {"DATABASE_URL": url, "REDIS_URL": FUZZ_REDIS_URL}
+    finally:
+        asyncio.run(_drop_database(name))
+
+
+@pytest.fixture(scope="module", params=["embedded", "full"])
+def live_api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
+    """`invoicer serve` in the embedded mode (SQLite, memory) and the full one (PostgreSQL, Redis)."""
+    needed = "sqlite" if request.param == "embedded" else "postgres"
+    if needed not in BACKENDS:
+        pytest.skip(f"TEST_DATABASES leaves out {needed}")
+    workdir = tmp_path_factory.mktemp(f"fuzz-{request.param}")
+    port = free_port()
+    unlimited = "1000000/minute"  # the fuzzer tests inputs, not quotas (tests/api/test_rate_limits.py)
+    with _storage(request.param, workdir) as storage:
+        env = {
+            **os.environ,
+            **storage,
+            "APP_ENV": "test",
+            "PORT": str(port),
+            "LOG_LEVEL": "ERROR",
+            "DEMO_PASSWORD": PASSWORD,
+            "EMAIL_TRANSPORT": "file",
+            "MAIL_DIR": str(workdir / "mail"),
+            "PASSWORD_HASH_MEMORY_KIB": "19456",
+            "PASSWORD_HASH_TIME_COST": "2",
+            **{f"RATE_LIMIT_{policy}": unlimited for policy in RATE_LIMIT_POLICIES},
+        }
         for command in (["seed-demo"], ["grant-platform-admin", ADMIN_EMAIL]):
             result = invoicer(*command, env=env)
             assert result.returncode == 0, result.stderr
         server = start_server(env)
-        base_url = f"http://127.0.0.1:{port}"
-        wait_until_ready(base_url)
-        published = httpx.get(f"{base_url}/openapi.json", timeout=10).json()
-        assert published["paths"].keys() == OPENAPI["paths"].keys()
-        yield LiveApi(base_url)
-    finally:
-        if server is not None:
+        try:
+            base_url = f"http://127.0.0.1:{port}"
+            wait_until_ready(base_url)
+            published = httpx.get(f"{base_url}/openapi.json", timeout=10).json()
+            assert published["paths"].keys() == OPENAPI["paths"].keys()
+            yield LiveApi(base_url)
+        finally:
             server.terminate()
             server.wait(timeout=30)
-        asyncio.run(_drop_database(name))
-        mail_dir.cleanup()
 
 
 # The document the server publishes, built from the app itself at import time (schemathesis'
