@@ -17,11 +17,9 @@ Needs wrk (Debian package `wrk`), PostgreSQL and Redis on loopback; stops by its
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,24 +32,9 @@ import httpx
 import psutil
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.core.config import load_settings
-
-POSTGRES_ADMIN_URL = os.environ.get(
-    "BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
-)
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
-EMAIL = "bench@example.com"
-PASSWORD = "benchmark passphrase 2026"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from bench.stack import DEMO_OWNER, DEMO_PASSWORD, RssSampler, seeded_server, sign_in
 
 
 def raw_verify_rate(seconds: float, threads: int) -> float:
@@ -66,75 +49,19 @@ def raw_verify_rate(seconds: float, threads: int) -> float:
             ),
         )
     )
-    stored = hasher.hash(PASSWORD)
+    stored = hasher.hash(DEMO_PASSWORD)
     deadline = time.perf_counter() + seconds
     counts = [0] * threads
 
     def worker(index: int) -> None:
         while time.perf_counter() < deadline:
-            hasher.verify(PASSWORD, stored)
+            hasher.verify(DEMO_PASSWORD, stored)
             counts[index] += 1
 
     started = time.perf_counter()
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(worker, range(threads)))
     return sum(counts) / (time.perf_counter() - started)
-
-
-async def create_database() -> tuple[str, str]:
-    name = f"invoicer_bench_{os.getpid()}"
-    admin = create_async_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as connection:
-        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        await connection.execute(text(f'CREATE DATABASE "{name}"'))
-    await admin.dispose()
-    return name, POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-
-
-async def rename_demo_owner(url: str) -> None:
-    """A verified account to sign in with: the demo owner, under the bench address."""
-    engine = create_async_engine(url)
-    async with engine.begin() as connection:
-        await connection.execute(
-            text("UPDATE users SET email = :email WHERE email = 'owner@acme.example.com'"), {"email": EMAIL}
-        )
-    await engine.dispose()
-
-
-async def drop_database(name: str) -> None:
-    admin = create_async_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    async with admin.connect() as connection:
-        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    await admin.dispose()
-
-
-class PeakRss:
-    """Samples the server's resident memory (with any children) until stopped."""
-
-    def __init__(self, pid: int) -> None:
-        self.process = psutil.Process(pid)
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        # Children are listed once: walking the process table 50 times a second would cost
-        # more CPU than the logins being measured leave spare.
-        processes = [self.process, *self.process.children(recursive=True)]
-        while not self._stop.is_set():
-            try:
-                self.peak = max(self.peak, sum(process.memory_info().rss for process in processes))
-            except psutil.Error:
-                return
-            time.sleep(0.02)
-
-    def __enter__(self) -> PeakRss:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 class MachineCpu:
@@ -206,7 +133,7 @@ class Prober:
 
 def run_wrk(url: str, *, concurrency: int, duration: int) -> str:
     script = Path(tempfile.mkdtemp()) / "login.lua"
-    body = f"username={EMAIL.replace('@', '%40')}&password={PASSWORD.replace(' ', '+')}"
+    body = f"username={DEMO_OWNER.replace('@', '%40')}&password={DEMO_PASSWORD.replace(' ', '+')}"
     script.write_text(
         'wrk.method = "POST"\n'
         f'wrk.body = "{body}"\n'
@@ -275,35 +202,6 @@ def print_report(
     )
 
 
-def start_server(env: dict[str, str], *, without_hashing: bool) -> subprocess.Popen[bytes]:
-    command = (
-        [sys.executable, str(Path(__file__).with_name("serve_without_hashing.py"))]
-        if without_hashing
-        else [sys.executable, "-m", "app.cli", "serve"]
-    )
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def wait_until_ready(base: str) -> None:
-    for _ in range(200):
-        try:
-            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise SystemExit("the server did not become ready")
-
-
-def sign_in(base: str) -> str:
-    response = httpx.post(
-        f"{base}/api/v1/auth/token", data={"username": EMAIL, "password": PASSWORD}, timeout=10
-    )
-    assert response.status_code == 200, response.text
-    access_token: str = response.json()["access_token"]
-    return access_token
-
-
 def latency_percentile(wrk_output: str, percentile: str) -> str:
     match = re.search(rf"^\s+{percentile}%\s+(\S+)\s*$", wrk_output, re.MULTILINE)
     return match.group(1) if match else "n/a"
@@ -334,33 +232,17 @@ def main() -> int:
     print(f"raw argon2id verify rate ({threads} threads, 5 s)...", flush=True)
     raw_before = raw_verify_rate(5, threads)
 
-    name, url = asyncio.run(create_database())
-    port = free_port()
-    env = {
-        **os.environ,
-        "APP_ENV": "test",
-        "DATABASE_URL": url,
-        "REDIS_URL": REDIS_URL,
-        "PORT": str(port),
-        "LOG_LEVEL": "WARNING",
-        "DEMO_PASSWORD": PASSWORD,
-        "RATE_LIMIT_LOGIN": "1000000/minute",  # measure hashing, not the limiter's refusals
+    limits_off = {  # measure hashing, not the limiter's refusals
+        "RATE_LIMIT_LOGIN": "1000000/minute",
         "RATE_LIMIT_LOGIN_FAILURES_PER_IP": "1000000/minute",
     }
-    server: subprocess.Popen[bytes] | None = None
-    try:
-        for command in (["migrate"], ["seed-demo"]):
-            subprocess.run(
-                [sys.executable, "-m", "app.cli", *command], env=env, check=True, capture_output=True
-            )
-        asyncio.run(rename_demo_owner(url))
-        server = start_server(env, without_hashing=args.without_hashing)
-        base = f"http://127.0.0.1:{port}"
-        wait_until_ready(base)
-        access_token = sign_in(base)
+    serve_script = Path(__file__).with_name("serve_without_hashing.py") if args.without_hashing else None
+    with seeded_server(extra_env=limits_off, serve_script=serve_script) as stack:
+        base = stack.base_url
+        access_token = sign_in(base)["access_token"]
         # One client signing in again and again: what a user waits when nobody else is.
         idle_logins = run_wrk(f"{base}/api/v1/auth/token", concurrency=1, duration=3)
-        idle_rss = psutil.Process(server.pid).memory_info().rss
+        idle_rss = psutil.Process(stack.pid).memory_info().rss
 
         print(
             f"wrk: {args.concurrency} connections, {args.duration} s, POST /api/v1/auth/token ...", flush=True
@@ -368,18 +250,13 @@ def main() -> int:
         with Prober(base, access_token) as idle_probe:
             time.sleep(3)
         with (
-            PeakRss(server.pid) as rss,
-            MachineCpu(server.pid) as machine_cpu,
+            RssSampler(stack.pid, interval=0.02) as rss,
+            MachineCpu(stack.pid) as machine_cpu,
             Prober(base, access_token) as busy_probe,
         ):
             output = run_wrk(
                 f"{base}/api/v1/auth/token", concurrency=args.concurrency, duration=args.duration
             )
-    finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=30)
-        asyncio.run(drop_database(name))
 
     raw_after = raw_verify_rate(5, threads)
     print_report(
