@@ -235,7 +235,7 @@ async def get_user(*, session: AsyncSession, user_id: uuid.UUID) -> User:
     user = await session.scalar(
         select(User)
         .where(User.id == user_id)
-        .options(selectinload(User.memberships).selectinload(Membership.organization))
+        .options(selectinload(User.memberships).joinedload(Membership.organization))
     )
     if user is None:
         raise NotFoundError("No such user.")
