@@ -20,9 +20,7 @@ import argparse
 import os
 import re
 import shutil
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -34,7 +32,18 @@ from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
 from app.core.config import load_settings
-from bench.stack import DEMO_OWNER, DEMO_PASSWORD, RssSampler, seeded_server, sign_in
+from bench.stack import (
+    DEMO_OWNER,
+    DEMO_PASSWORD,
+    MachineCpu,
+    RssSampler,
+    completed_requests,
+    latency_percentile,
+    requests_per_second,
+    run_wrk,
+    seeded_server,
+    sign_in,
+)
 
 
 def raw_verify_rate(seconds: float, threads: int) -> float:
@@ -62,38 +71,6 @@ def raw_verify_rate(seconds: float, threads: int) -> float:
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(worker, range(threads)))
     return sum(counts) / (time.perf_counter() - started)
-
-
-class MachineCpu:
-    """CPU seconds used by every process on the machine while the block runs, by program.
-
-    Shows where a login's cost goes besides the hash: the server, PostgreSQL, Redis, wrk.
-    """
-
-    def __init__(self, server_pid: int) -> None:
-        self.server_pid = server_pid
-        self.by_program: dict[str, float] = {}
-
-    @staticmethod
-    def _snapshot() -> dict[int, tuple[str, float]]:
-        snapshot = {}
-        for process in psutil.process_iter(["name", "cpu_times"]):
-            times = process.info["cpu_times"]
-            if times is not None:
-                snapshot[process.pid] = (process.info["name"] or "?", times.user + times.system)
-        return snapshot
-
-    def __enter__(self) -> MachineCpu:
-        self._before = self._snapshot()
-        self._started = time.monotonic()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.wall_seconds = time.monotonic() - self._started
-        for pid, (name, seconds) in self._snapshot().items():
-            used = seconds - self._before.get(pid, (name, 0.0))[1]
-            program = {self.server_pid: "server", os.getpid(): "bench"}.get(pid, name)
-            self.by_program[program] = self.by_program.get(program, 0.0) + max(used, 0.0)
 
 
 class Prober:
@@ -131,33 +108,18 @@ class Prober:
         return f"{p50:.1f} / {p99:.1f} ms ({len(ordered)} probes)"
 
 
-def run_wrk(url: str, *, concurrency: int, duration: int) -> str:
-    script = Path(tempfile.mkdtemp()) / "login.lua"
+def run_login_wrk(url: str, *, concurrency: int, duration: int) -> str:
     body = f"username={DEMO_OWNER.replace('@', '%40')}&password={DEMO_PASSWORD.replace(' ', '+')}"
-    script.write_text(
-        'wrk.method = "POST"\n'
-        f'wrk.body = "{body}"\n'
-        'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n'
+    return run_wrk(
+        url,
+        concurrency=concurrency,
+        duration=duration,
+        lua=(
+            'wrk.method = "POST"\n'
+            f'wrk.body = "{body}"\n'
+            'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n'
+        ),
     )
-    result = subprocess.run(
-        [
-            "wrk",
-            f"-t{min(2, concurrency)}",
-            f"-c{concurrency}",
-            f"-d{duration}s",
-            "--timeout",
-            "30s",
-            "--latency",
-            "-s",
-            str(script),
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=duration + 60,
-    )
-    return result.stdout
 
 
 def print_report(
@@ -171,8 +133,8 @@ def print_report(
     peak_rss: int,
 ) -> None:
     raw = (raw_before + raw_after) / 2
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    completed = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    rps = requests_per_second(output)
+    completed = completed_requests(output)
     cpu_per_login_ms = machine_cpu.by_program.get("server", 0.0) / completed * 1000
     hash_cpu_ms = threads / raw * 1000  # one verify's CPU time, from the raw run
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
@@ -200,11 +162,6 @@ def print_report(
         f"server RSS idle / peak       {idle_rss / 2**20:.0f} MiB / {peak_rss / 2**20:.0f} MiB"
         "   (goal <= 350 MB)"
     )
-
-
-def latency_percentile(wrk_output: str, percentile: str) -> str:
-    match = re.search(rf"^\s+{percentile}%\s+(\S+)\s*$", wrk_output, re.MULTILINE)
-    return match.group(1) if match else "n/a"
 
 
 def main() -> int:
@@ -241,7 +198,7 @@ def main() -> int:
         base = stack.base_url
         access_token = sign_in(base)["access_token"]
         # One client signing in again and again: what a user waits when nobody else is.
-        idle_logins = run_wrk(f"{base}/api/v1/auth/token", concurrency=1, duration=3)
+        idle_logins = run_login_wrk(f"{base}/api/v1/auth/token", concurrency=1, duration=3)
         idle_rss = psutil.Process(stack.pid).memory_info().rss
 
         print(
@@ -254,7 +211,7 @@ def main() -> int:
             MachineCpu(stack.pid) as machine_cpu,
             Prober(base, access_token) as busy_probe,
         ):
-            output = run_wrk(
+            output = run_login_wrk(
                 f"{base}/api/v1/auth/token", concurrency=args.concurrency, duration=args.duration
             )
 

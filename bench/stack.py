@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -155,3 +157,77 @@ class RssSampler:
     def __exit__(self, *_: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+class MachineCpu:
+    """CPU seconds used by every process on the machine while the block runs, by program.
+
+    Shows where a request's cost goes: the server, PostgreSQL, Redis, the load generator.
+    """
+
+    def __init__(self, server_pid: int) -> None:
+        self.server_pid = server_pid
+        self.by_program: dict[str, float] = {}
+
+    @staticmethod
+    def _snapshot() -> dict[int, tuple[str, float]]:
+        snapshot = {}
+        for process in psutil.process_iter(["name", "cpu_times"]):
+            times = process.info["cpu_times"]
+            if times is not None:
+                snapshot[process.pid] = (process.info["name"] or "?", times.user + times.system)
+        return snapshot
+
+    def __enter__(self) -> MachineCpu:
+        self._before = self._snapshot()
+        self._started = time.monotonic()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.wall_seconds = time.monotonic() - self._started
+        for pid, (name, seconds) in self._snapshot().items():
+            used = seconds - self._before.get(pid, (name, 0.0))[1]
+            program = {self.server_pid: "server", os.getpid(): "bench"}.get(pid, name)
+            self.by_program[program] = self.by_program.get(program, 0.0) + max(used, 0.0)
+
+
+def run_wrk(
+    url: str, *, concurrency: int, duration: int, lua: str = "", headers: dict[str, str] | None = None
+) -> str:
+    """wrk's report (latency distribution included); `lua` sets the method and body."""
+    command = [
+        "wrk",
+        f"-t{min(2, concurrency)}",
+        f"-c{concurrency}",
+        f"-d{duration}s",
+        "--timeout",
+        "30s",
+        "--latency",
+    ]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
+    if lua:
+        script = Path(tempfile.mkdtemp()) / "request.lua"
+        script.write_text(lua)
+        command += ["-s", str(script)]
+    result = subprocess.run(
+        [*command, url], capture_output=True, text=True, check=True, timeout=duration + 60
+    )
+    return result.stdout
+
+
+def requests_per_second(wrk_output: str) -> float:
+    match = re.search(r"Requests/sec:\s+([\d.]+)", wrk_output)
+    assert match, wrk_output
+    return float(match.group(1))
+
+
+def completed_requests(wrk_output: str) -> int:
+    match = re.search(r"(\d+) requests in", wrk_output)
+    assert match, wrk_output
+    return int(match.group(1))
+
+
+def latency_percentile(wrk_output: str, percentile: str) -> str:
+    match = re.search(rf"^\s+{percentile}%\s+(\S+)\s*$", wrk_output, re.MULTILINE)
+    return match.group(1) if match else "n/a"
