@@ -28,7 +28,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from app.db.migrate import upgrade_to_head
 from app.main import create_app
 from tests.conftest import BACKENDS, POSTGRES_ADMIN_URL, settings_for_test
-from tests.support.live_server import free_port, invoicer, start_server, wait_until_ready
+from tests.support.live_server import invoicer, start_server, wait_until_ready
+from tests.support.network import free_port
 
 pytestmark = pytest.mark.slow
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.live_server import free_port, invoicer, start_server, wait_until_ready
+from tests.support.live_server import invoicer, start_server, wait_until_ready
+from tests.support.network import free_port
 
 pytestmark = pytest.mark.slow
 

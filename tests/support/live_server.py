@@ -1,20 +1,12 @@
-"""The real `invoicer` command in subprocesses: migrate, seed, serve on a free port."""
+"""The real `invoicer` command in subprocesses: migrate, seed, serve."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
 
 import httpx
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def invoicer(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -12,12 +12,7 @@ import time
 
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.support.network import free_port
 
 
 class PrivateRedis:
@@ -26,7 +21,7 @@ class PrivateRedis:
         if binary is None:
             pytest.skip("redis-server is not installed")
         self._binary = binary
-        self.port = _free_port()
+        self.port = free_port()
         self._process: subprocess.Popen[bytes] | None = None
 
     @property

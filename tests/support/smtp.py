@@ -5,12 +5,13 @@ from __future__ import annotations
 import email
 import email.policy
 import re
-import socket
 import threading
 from dataclasses import dataclass
 from typing import Any
 
 from aiosmtpd.controller import Controller
+
+from tests.support.network import free_port
 
 TOKEN_LINK = re.compile(r"https?://\S+?\?token=([A-Za-z0-9_\-%.~]+)")
 
@@ -39,18 +40,11 @@ class _Handler:
         return "250 OK"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 class MailSink:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._messages: list[ReceivedMail] = []
-        self.port = _free_port()
+        self.port = free_port()
         self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port)
 
     def start(self) -> None:
