@@ -10,7 +10,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
-from app.core.errors import AppError, problem_type_for
+from app.core.errors import AppError, problem_titles, problem_type_for
 from app.core.logging import current_request_id
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -35,6 +35,9 @@ _STATUS_CODES: dict[int, str] = {
     503: "service_unavailable",
     504: "request_timeout",
 }
+
+
+_TITLES = problem_titles()
 
 
 class ValidationIssue(BaseModel):
@@ -84,6 +87,10 @@ def code_for_status(status: int) -> str:
 
 
 def title_for_status(status: int) -> str:
+    """The title our own errors use for this status's code, else the HTTP reason phrase."""
+    title = _TITLES.get(code_for_status(status))
+    if title is not None:
+        return title
     try:
         return HTTPStatus(status).phrase
     except ValueError:

@@ -159,3 +159,18 @@ class InvalidOneTimeTokenError(BadRequestError):
 
     def __init__(self) -> None:
         super().__init__("The link is invalid, expired or already used.")
+
+
+def problem_titles() -> dict[str, str]:
+    """The title of every code defined above, for problems raised outside this hierarchy.
+
+    A routing 404 and a `NotFoundError` must read the same: RFC 9457 keeps a title constant
+    per problem type (tests/unit/test_error_catalogue.py checks one title per code).
+    """
+    titles: dict[str, str] = {}
+    pending: list[type[AppError]] = [AppError]
+    while pending:
+        cls = pending.pop()
+        titles.setdefault(cls.code, cls.title)
+        pending.extend(cls.__subclasses__())
+    return titles
