@@ -55,9 +55,10 @@ async def test_a_connection_dropped_inside_the_trust_window_fails_once_then_the_
         admin = create_async_engine(database_url, isolation_level="AUTOCOMMIT")
         try:
             async with admin.connect() as connection:
+                # With a timeout, PostgreSQL returns once each backend has actually exited.
                 ended = await connection.scalar(
                     text(
-                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
                         "WHERE datname = :database AND application_name = 'invoicer' "
                         "AND pid <> pg_backend_pid()"
                     ),

@@ -58,7 +58,8 @@ async def _terminate_backend(database_url: str, pid: int) -> None:
     admin = create_async_engine(database_url, isolation_level="AUTOCOMMIT")
     try:
         async with admin.connect() as connection:
-            await connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            # With a timeout, PostgreSQL returns once the backend has actually exited.
+            await connection.execute(text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
     finally:
         await admin.dispose()
 
