@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import tempfile
 from typing import Annotated
 
 import typer
@@ -36,6 +38,9 @@ def serve(
     import uvicorn
 
     settings = _settings()
+    worker_count = workers or settings.workers
+    if worker_count > 1:
+        _share_metrics_between_workers()
     bind_host = host or settings.host
     bind_port = port or settings.port
     logger.info(
@@ -49,7 +54,7 @@ def serve(
         factory=True,
         host=bind_host,
         port=bind_port,
-        workers=workers or settings.workers,
+        workers=worker_count,
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
         timeout_graceful_shutdown=int(settings.graceful_shutdown_timeout),
@@ -57,6 +62,18 @@ def serve(
         log_config=None,  # keep our structlog pipeline
         server_header=False,
     )
+
+
+def _share_metrics_between_workers() -> None:
+    """Each worker writes its metrics under one directory, so a scrape of any adds them all up.
+
+    prometheus_client reads the variable when a worker imports it, so it is set here, before
+    uvicorn starts them; an operator's own directory is kept (it must be emptied at start).
+    """
+    from app.core.metrics import MULTIPROCESS_DIR_VARIABLE
+
+    if not os.environ.get(MULTIPROCESS_DIR_VARIABLE):
+        os.environ[MULTIPROCESS_DIR_VARIABLE] = tempfile.mkdtemp(prefix="invoicer-metrics-")
 
 
 @cli.command()

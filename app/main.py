@@ -11,11 +11,12 @@ from app import __version__
 from app.api.error_handlers import install_error_handlers
 from app.api.middleware import build_middleware
 from app.api.openapi import DESCRIPTION, TAGS, build_openapi
-from app.api.routers import build_api_router, docs, health, well_known
+from app.api.routers import build_api_router, docs, health, metrics, well_known
 from app.clients.redis import create_redis
 from app.core.config import Settings, load_settings
 from app.core.lifecycle import Lifecycle
 from app.core.logging import configure_logging, get_logger
+from app.core.metrics import HttpMetrics, forget_this_process
 from app.db.session import Database
 from app.services.health import HealthService
 from app.wiring import install_identity
@@ -48,6 +49,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if redis is not None:
             await redis.aclose()
         await database.dispose()
+        forget_this_process()
         logger.info("shutdown_complete")
 
 
@@ -56,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
     configure_logging(level=settings.log_level, log_format=settings.effective_log_format)
     docs_enabled = settings.effective_docs_enabled
+    http_metrics = HttpMetrics() if settings.metrics_enabled else None
     app = FastAPI(
         title=settings.app_name,
         version=__version__,
@@ -66,13 +69,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         debug=False,  # tracebacks never reach a response, even in dev: see the logs
         lifespan=lifespan,
-        middleware=build_middleware(settings),
+        middleware=build_middleware(settings, metrics=http_metrics),
     )
     app.state.settings = settings
     app.state.lifecycle = Lifecycle()
+    app.state.metrics = http_metrics
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(well_known.router)
+    if http_metrics is not None:
+        app.include_router(metrics.router)
     app.include_router(build_api_router())
     if docs_enabled:
         docs.install_docs(app, openapi_url=OPENAPI_URL)

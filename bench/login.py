@@ -181,7 +181,7 @@ def main() -> int:
         return 2
 
     settings = load_settings(app_env="test")
-    threads = settings.password_hash_concurrency
+    threads = settings.effective_password_hash_concurrency
     print(
         f"argon2id m={settings.password_hash_memory_kib} KiB, t={settings.password_hash_time_cost}, "
         f"p={settings.password_hash_parallelism}; GLIBC_TUNABLES={os.environ.get('GLIBC_TUNABLES', '')!r}"

@@ -168,3 +168,17 @@ async def test_trusted_hosts(make_client: ClientFactory) -> None:
     assert bad.headers["content-type"] == "application/problem+json"
     assert bad.json()["code"] == "invalid_host"
     assert probe.status_code == 200
+
+
+async def test_access_log_names_the_full_route_template(
+    make_client: ClientFactory, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Prefixes of the routers a route was included through are part of its template."""
+    session_id = "0190a0a0-0000-7000-8000-000000000000"
+    async with make_client(log_level="INFO", log_format="json") as client:
+        capfd.readouterr()
+        await client.delete(f"/api/v1/auth/sessions/{session_id}")
+        lines = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")]
+    [entry] = [line for line in lines if line.get("logger") == "invoicer.access"]
+    assert entry["route"] == "/api/v1/auth/sessions/{session_id}"
+    assert session_id not in json.dumps(entry)

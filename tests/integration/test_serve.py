@@ -72,3 +72,36 @@ def test_serve_refuses_unsafe_production_settings(tmp_path: Path) -> None:
     assert "refuses to start" in result.stderr
     assert "DEBUG is on" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_metrics_add_up_across_worker_processes(tmp_path: Path) -> None:
+    """With --workers 2 a scrape reaches one worker, and still counts every worker's requests."""
+    port = free_port()
+    env = {
+        **{key: value for key, value in os.environ.items() if key != "PROMETHEUS_MULTIPROC_DIR"},
+        "APP_ENV": "test",
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'workers.db'}",
+        "PORT": str(port),
+        "WORKERS": "2",
+        "LOG_LEVEL": "WARNING",
+    }
+    assert invoicer("migrate", env=env).returncode == 0
+    server = start_server(env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(base)
+        for _ in range(30):  # a new connection each time, so both workers take some
+            assert httpx.get(f"{base}/livez", timeout=5).status_code == 200
+        counts = set()
+        for _ in range(6):
+            scraped = httpx.get(f"{base}/metrics", timeout=5).text
+            [line] = [
+                line
+                for line in scraped.splitlines()
+                if line.startswith("http_requests_total{") and 'route="/livez"' in line
+            ]
+            counts.add(float(line.rsplit(" ", 1)[1]))
+        assert counts == {30.0}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,14 @@ def test_env_example_works_as_a_dev_env_file(tmp_path: Path, monkeypatch: pytest
     assert settings.cors_origins == []
     assert settings.trusted_hosts == ["*"]
     assert settings.port == 8000
+
+
+def test_hash_concurrency_shares_the_cores_among_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """N workers on N cores: one hash at a time each, not N each (N x N x 64 MiB at once)."""
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    monkeypatch.delenv("PASSWORD_HASH_CONCURRENCY", raising=False)
+    assert load_settings(app_env="test").effective_password_hash_concurrency == 8
+    assert load_settings(app_env="test", workers=4).effective_password_hash_concurrency == 2
+    assert load_settings(app_env="test", workers=16).effective_password_hash_concurrency == 1
+    explicit = load_settings(app_env="test", workers=4, password_hash_concurrency=3)
+    assert explicit.effective_password_hash_concurrency == 3

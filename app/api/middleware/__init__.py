@@ -14,14 +14,16 @@ from app.api.middleware.cors import (
     ProblemCORSMiddleware,
 )
 from app.api.middleware.error_guard import ErrorGuardMiddleware
+from app.api.middleware.metrics import MetricsMiddleware
 from app.api.middleware.request_context import RequestContextMiddleware
 from app.api.middleware.security_headers import SecurityHeadersMiddleware
 from app.api.middleware.timeout import RequestTimeoutMiddleware
 from app.api.middleware.trusted_host import TrustedHostMiddleware
 from app.core.config import Settings
+from app.core.metrics import HttpMetrics
 
 
-def build_middleware(settings: Settings) -> list[Middleware]:
+def build_middleware(settings: Settings, *, metrics: HttpMetrics | None) -> list[Middleware]:
     """Outermost first. Every layer is pure ASGI: no BaseHTTPMiddleware, no body buffering."""
     return [
         # 1. First in, last out: every log line below and every response (even a rejection
@@ -29,6 +31,8 @@ def build_middleware(settings: Settings) -> list[Middleware]:
         Middleware(RequestContextMiddleware),
         # 2. Sees the final status of everything inside it, including guarded 500s and 504s.
         Middleware(AccessLogMiddleware),
+        # 2b. Metrics, for the same reason (unless METRICS_ENABLED=false).
+        *([Middleware(MetricsMiddleware, metrics=metrics)] if metrics is not None else []),
         # 3. Hardening headers on every response, errors included.
         Middleware(SecurityHeadersMiddleware),
         # 4. Security-sensitive: unknown Host headers are refused before any work is done.

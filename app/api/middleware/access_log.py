@@ -7,16 +7,10 @@ import time
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.routing import route_template
 from app.core.logging import get_logger
 
 logger = get_logger("invoicer.access")
-
-
-def route_template(scope: Scope) -> str:
-    """The matched path template (`/api/v1/orgs/{org_id}`), never the raw path: bounded labels."""
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) else "<unmatched>"
 
 
 class AccessLogMiddleware:

@@ -62,6 +62,7 @@ def redacted_settings(settings: Settings) -> dict[str, Any]:
             shown[name] = value
     shown["effective_docs_enabled"] = settings.effective_docs_enabled
     shown["effective_log_format"] = settings.effective_log_format
+    shown["effective_password_hash_concurrency"] = settings.effective_password_hash_concurrency
     return shown
 
 

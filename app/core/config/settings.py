@@ -105,6 +105,13 @@ class Settings(BaseSettings):
         default=None, description="Default: json in staging/prod, console elsewhere."
     )
 
+    # --- metrics ------------------------------------------------------------------------
+    metrics_enabled: bool = Field(default=True, description="Serve Prometheus metrics at /metrics.")
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        description="If set, /metrics needs `Authorization: Bearer <token>` (or block it at the proxy).",
+    )
+
     # --- authentication -----------------------------------------------------------------
     jwt_private_key: SecretStr | None = Field(
         default=None,
@@ -133,11 +140,11 @@ class Settings(BaseSettings):
     password_hash_memory_kib: int = Field(default=65_536, ge=19_456, le=1_048_576)
     password_hash_time_cost: int = Field(default=3, ge=2, le=20)
     password_hash_parallelism: int = Field(default=1, ge=1, le=16)
-    password_hash_concurrency: int = Field(
-        default_factory=lambda: os.cpu_count() or 1,
+    password_hash_concurrency: int | None = Field(
+        default=None,
         ge=1,
         le=64,
-        description="Hashes computed at once per process; bounds memory (each takes m KiB).",
+        description="Hashes computed at once per process (each holds m KiB). Default: CPUs / WORKERS.",
     )
     password_min_length: int = Field(default=12, ge=8, le=64)
     password_max_length: int = Field(default=256, ge=64, le=4096)
@@ -207,6 +214,14 @@ class Settings(BaseSettings):
         if self.log_format is not None:
             return self.log_format
         return "json" if self.is_production_like else "console"
+
+    @property
+    def effective_password_hash_concurrency(self) -> int:
+        """The cores shared among the worker processes: N workers on N cores hash one at a time
+        each, rather than N at once each (N x N x 64 MiB)."""
+        if self.password_hash_concurrency is not None:
+            return self.password_hash_concurrency
+        return max(1, (os.cpu_count() or 1) // self.workers)
 
     @property
     def effective_migration_database_url(self) -> str:

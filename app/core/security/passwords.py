@@ -35,7 +35,7 @@ class PasswordHasher:
             memory_kib=settings.password_hash_memory_kib,
             time_cost=settings.password_hash_time_cost,
             parallelism=settings.password_hash_parallelism,
-            concurrency=settings.password_hash_concurrency,
+            concurrency=settings.effective_password_hash_concurrency,
         )
 
     async def hash(self, password: str) -> str:

@@ -1,0 +1,27 @@
+"""GET /metrics: Prometheus text exposition. Public like the probes, unless METRICS_TOKEN is set."""
+
+from __future__ import annotations
+
+import hmac
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from app.api.dependencies.core import SettingsDep
+from app.core.errors import AuthenticationError
+from app.core.metrics import HttpMetrics
+
+router = APIRouter()
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(request: Request, settings: SettingsDep) -> Response:
+    if settings.metrics_token is not None:
+        expected = f"Bearer {settings.metrics_token.get_secret_value()}"
+        if not hmac.compare_digest(request.headers.get("authorization", "").encode(), expected.encode()):
+            raise AuthenticationError(
+                "Scraping metrics needs the metrics bearer token.",
+                headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+            )
+    http_metrics: HttpMetrics = request.app.state.metrics
+    return Response(http_metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

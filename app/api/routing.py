@@ -1,0 +1,28 @@
+"""What a request matched, for logs and metrics: the route template, never the raw path."""
+
+from __future__ import annotations
+
+import re
+
+from starlette.types import Scope
+
+UNMATCHED = "<unmatched>"
+_PARAMETER = re.compile(r"{(\w+)(?::\w+)?}")  # `{user_id}` or `{rest:path}`
+
+
+def route_template(scope: Scope) -> str:
+    """The full template of the matched route (`/api/v1/users/{user_id}`): bounded labels.
+
+    FastAPI includes routers lazily (0.165+): a route's own `path` lacks the prefixes of the
+    routers it was included through. They are recovered from the request path, which ends
+    with the route's path filled in with its parameters.
+    """
+    path = getattr(scope.get("route"), "path", None)
+    if not isinstance(path, str):
+        return UNMATCHED
+    params = {name: str(value) for name, value in scope.get("path_params", {}).items()}
+    filled = _PARAMETER.sub(lambda match: params.get(match.group(1), match.group(0)), path)
+    request_path: str = scope.get("path", "")
+    if filled and request_path.endswith(filled):
+        return request_path[: len(request_path) - len(filled)] + path
+    return path
