@@ -17,6 +17,7 @@ from app.core.config import Settings, load_settings
 from app.core.lifecycle import Lifecycle
 from app.core.logging import configure_logging, get_logger
 from app.core.metrics import HttpMetrics, forget_this_process
+from app.core.tracing import create_tracer_provider, trace_database, trace_redis
 from app.db.session import Database
 from app.services.health import HealthService
 from app.wiring import install_identity
@@ -31,6 +32,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     lifecycle: Lifecycle = app.state.lifecycle
     database = Database(settings)
     redis = create_redis(settings)
+    tracer_provider = app.state.tracer_provider
+    if tracer_provider is not None:
+        trace_database(database.engine, tracer_provider)
+        if redis is not None:
+            trace_redis(redis, tracer_provider)
     app.state.database = database
     app.state.redis = redis
     app.state.health = HealthService(
@@ -50,6 +56,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             await redis.aclose()
         await database.dispose()
         forget_this_process()
+        if tracer_provider is not None:
+            tracer_provider.shutdown()  # exports the spans still queued
         logger.info("shutdown_complete")
 
 
@@ -59,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging(level=settings.log_level, log_format=settings.effective_log_format)
     docs_enabled = settings.effective_docs_enabled
     http_metrics = HttpMetrics() if settings.metrics_enabled else None
+    tracer_provider = create_tracer_provider(settings)
     app = FastAPI(
         title=settings.app_name,
         version=__version__,
@@ -69,11 +78,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         debug=False,  # tracebacks never reach a response, even in dev: see the logs
         lifespan=lifespan,
-        middleware=build_middleware(settings, metrics=http_metrics),
+        middleware=build_middleware(settings, metrics=http_metrics, tracer_provider=tracer_provider),
     )
     app.state.settings = settings
     app.state.lifecycle = Lifecycle()
     app.state.metrics = http_metrics
+    app.state.tracer_provider = tracer_provider
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(well_known.router)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+from opentelemetry.sdk.trace import TracerProvider
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 
@@ -21,11 +23,29 @@ from app.api.middleware.timeout import RequestTimeoutMiddleware
 from app.api.middleware.trusted_host import TrustedHostMiddleware
 from app.core.config import Settings
 from app.core.metrics import HttpMetrics
+from app.core.tracing import request_span_details
 
 
-def build_middleware(settings: Settings, *, metrics: HttpMetrics | None) -> list[Middleware]:
+def build_middleware(
+    settings: Settings, *, metrics: HttpMetrics | None, tracer_provider: TracerProvider | None
+) -> list[Middleware]:
     """Outermost first. Every layer is pure ASGI: no BaseHTTPMiddleware, no body buffering."""
     return [
+        # 0. The request's span (when tracing is on) encloses everything, logs included, so
+        #    their trace id is the span's. Probes and scrapes make no traces.
+        *(
+            [
+                Middleware(
+                    OpenTelemetryMiddleware,
+                    tracer_provider=tracer_provider,
+                    default_span_details=request_span_details,
+                    excluded_urls="/livez,/readyz,/metrics",
+                    exclude_spans=["receive", "send"],
+                )
+            ]
+            if tracer_provider is not None
+            else []
+        ),
         # 1. First in, last out: every log line below and every response (even a rejection
         #    by a later layer) carries the request id.
         Middleware(RequestContextMiddleware),

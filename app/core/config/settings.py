@@ -112,6 +112,17 @@ class Settings(BaseSettings):
         description="If set, /metrics needs `Authorization: Bearer <token>` (or block it at the proxy).",
     )
 
+    # --- traces (OpenTelemetry) -----------------------------------------------------------
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="OTLP/HTTP collector base URL (spans go to <url>/v1/traces); unset: no tracing.",
+    )
+    otel_service_name: str = Field(default="invoicer", min_length=1, max_length=100)
+    otel_traces_sample_ratio: float = Field(
+        default=1.0, ge=0.0, le=1.0, description="Share of new traces kept; a caller's choice wins."
+    )
+
     # --- authentication -----------------------------------------------------------------
     jwt_private_key: SecretStr | None = Field(
         default=None,

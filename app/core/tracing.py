@@ -1,0 +1,76 @@
+"""OpenTelemetry traces: a span per request, with child spans for each SQL statement and
+Redis command, exported over OTLP/HTTP when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+
+Each app owns its tracer provider (nothing global), so apps and tests never share spans.
+An incoming W3C `traceparent` makes our spans part of the caller's trace.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.instrumentation.redis import RedisInstrumentor
+from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+from opentelemetry.metrics import NoOpMeterProvider
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app import __version__
+from app.core.config import Settings
+
+
+def create_tracer_provider(settings: Settings) -> TracerProvider | None:
+    """None (tracing off) unless an OTLP endpoint is configured."""
+    endpoint = settings.otel_exporter_otlp_endpoint
+    if endpoint is None:
+        return None
+    provider = TracerProvider(
+        resource=Resource.create(
+            {
+                "service.name": settings.otel_service_name,
+                "service.version": __version__,
+                "deployment.environment.name": settings.app_env,
+            }
+        ),
+        # Follow the caller's decision when there is one, else keep this share of traces.
+        sampler=ParentBased(TraceIdRatioBased(settings.otel_traces_sample_ratio)),
+    )
+    exporter = OTLPSpanExporter(endpoint=f"{endpoint.rstrip('/')}/v1/traces", timeout=5)
+    provider.add_span_processor(BatchSpanProcessor(exporter))
+    return provider
+
+
+def trace_database(engine: AsyncEngine, provider: TracerProvider) -> None:
+    """A span per statement, under the request's span (the instrumentation's engine hook)."""
+    tracer = provider.get_tracer("invoicer.db", __version__)
+    connections = NoOpMeterProvider().get_meter("invoicer.db").create_up_down_counter("unused")
+    EngineTracer(tracer, engine.sync_engine, connections)  # type: ignore[no-untyped-call]
+
+
+def trace_redis(client: Redis, provider: TracerProvider) -> None:
+    """A span per Redis command sent through this client."""
+    RedisInstrumentor.instrument_client(client, tracer_provider=provider)
+
+
+def name_request_span(*, method: str, route: str) -> None:
+    """Once routing is done: `GET /api/v1/users/{user_id}`, not the raw, unbounded path."""
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.update_name(f"{method} {route}")
+        span.set_attribute("http.route", route)
+
+
+def current_trace_id() -> str | None:
+    context = trace.get_current_span().get_span_context()
+    return format(context.trace_id, "032x") if context.is_valid else None
+
+
+def request_span_details(scope: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The span's first name: the method alone, until the route is known."""
+    return str(scope.get("method", "HTTP")), {}
