@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: help uv sync run serve migrate seed lint fmt typecheck test test-sqlite test-postgres bench-login bench-reads bench-profile bench-soak clean
+.PHONY: help uv sync run serve migrate seed lint fmt typecheck test test-sqlite test-postgres bench-login bench-reads bench-profile bench-memory bench-soak clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -70,6 +70,9 @@ bench-reads: sync ## Authenticated reads under load vs. /livez in the same run (
 
 bench-profile: sync ## Where a request's CPU goes: py-spy samples the server under wrk (needs wrk)
 	@$(UV) run --frozen python bench/profile.py
+
+bench-memory: sync ## Leak hunt: tracemalloc over three equal intervals of authenticated traffic (PostgreSQL, Redis)
+	@$(UV) run --frozen python bench/memory.py
 
 bench-soak: sync ## Steady mixed traffic for 2 min: p95 per endpoint, drift, memory growth (PostgreSQL, Redis)
 	@$(UV) run --frozen python bench/soak.py

@@ -74,45 +74,54 @@ def _wait_until_ready(base_url: str) -> None:
     raise SystemExit("the server did not become ready")
 
 
-@contextmanager
-def seeded_server(*, extra_env: dict[str, str], serve_script: Path | None = None) -> Iterator[Stack]:
-    """Migrate and seed a new database, serve it, and drop everything on the way out.
-
-    `serve_script` replaces `invoicer serve` with another script that serves the app.
-    """
-    name = f"invoicer_bench_{os.getpid()}"
-    url = asyncio.run(_create_database(name))
-    port = free_port()
-    env = {
+def _environment(database_url: str, extra_env: dict[str, str]) -> dict[str, str]:
+    return {
         **os.environ,
         "APP_ENV": "test",
-        "DATABASE_URL": url,
+        "DATABASE_URL": database_url,
         "REDIS_URL": REDIS_URL,
-        "PORT": str(port),
         "LOG_LEVEL": "WARNING",
         "DEMO_PASSWORD": DEMO_PASSWORD,
         **extra_env,
     }
-    server: subprocess.Popen[bytes] | None = None
+
+
+@contextmanager
+def seeded_database() -> Iterator[str]:
+    """A new PostgreSQL database, migrated and holding the demo users; dropped afterwards."""
+    name = f"invoicer_bench_{os.getpid()}"
+    url = asyncio.run(_create_database(name))
     try:
         for command in (["migrate"], ["seed-demo"]):
             subprocess.run(
-                [sys.executable, "-m", "app.cli", *command], env=env, check=True, capture_output=True
+                [sys.executable, "-m", "app.cli", *command],
+                env=_environment(url, {}),
+                check=True,
+                capture_output=True,
             )
-        serve = (
-            [sys.executable, str(serve_script)]
-            if serve_script
-            else [sys.executable, "-m", "app.cli", "serve"]
-        )
-        server = subprocess.Popen(serve, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        base_url = f"http://127.0.0.1:{port}"
-        _wait_until_ready(base_url)
-        yield Stack(base_url=base_url, pid=server.pid)
+        yield url
     finally:
-        if server is not None:
+        asyncio.run(_drop_database(name))
+
+
+@contextmanager
+def seeded_server(*, extra_env: dict[str, str], serve_script: Path | None = None) -> Iterator[Stack]:
+    """`invoicer serve` on a seeded database, stopped (and the database dropped) on the way out.
+
+    `serve_script` replaces `invoicer serve` with another script that serves the app.
+    """
+    port = free_port()
+    with seeded_database() as url:
+        env = _environment(url, {"PORT": str(port), **extra_env})
+        serve = [sys.executable, *([str(serve_script)] if serve_script else ["-m", "app.cli", "serve"])]
+        server = subprocess.Popen(serve, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            base_url = f"http://127.0.0.1:{port}"
+            _wait_until_ready(base_url)
+            yield Stack(base_url=base_url, pid=server.pid)
+        finally:
             server.terminate()
             server.wait(timeout=30)
-        asyncio.run(_drop_database(name))
 
 
 def sign_in(base_url: str, email: str = DEMO_OWNER) -> dict[str, str]:
