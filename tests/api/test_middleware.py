@@ -10,6 +10,7 @@ import pytest
 from fastapi import APIRouter, FastAPI, Request
 
 from tests.conftest import ClientFactory
+from tests.support.logs import json_log_lines
 
 pytestmark = pytest.mark.anyio
 
@@ -61,7 +62,7 @@ async def test_access_log_has_one_line_per_request(
     async with make_client(log_level="INFO", log_format="json") as client:
         capfd.readouterr()
         response = await client.get("/readyz", headers={"traceparent": trace})
-        lines = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")]
+        lines = json_log_lines(capfd)
     access = [line for line in lines if line.get("logger") == "invoicer.access"]
     assert len(access) == 1
     entry = access[0]
@@ -178,7 +179,7 @@ async def test_access_log_names_the_full_route_template(
     async with make_client(log_level="INFO", log_format="json") as client:
         capfd.readouterr()
         await client.delete(f"/api/v1/auth/sessions/{session_id}")
-        lines = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")]
+        lines = json_log_lines(capfd)
     [entry] = [line for line in lines if line.get("logger") == "invoicer.access"]
     assert entry["route"] == "/api/v1/auth/sessions/{session_id}"
     assert session_id not in json.dumps(entry)

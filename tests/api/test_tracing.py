@@ -3,13 +3,13 @@ exported over OTLP/HTTP to a real receiver; the logs carry the same trace id."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
 import pytest
 
 from tests.conftest import REDIS_URL, ClientFactory
 from tests.support.accounts import bearer, tokens_for
+from tests.support.logs import json_log_lines
 from tests.support.otlp import OtlpSink
 from tests.support.smtp import MailSink
 
@@ -40,7 +40,7 @@ async def test_a_request_span_continues_the_callers_trace_with_sql_and_redis_ben
             headers={**bearer(tokens["access_token"]), "traceparent": f"00-{CALLER_TRACE}-{CALLER_SPAN}-01"},
         )
         assert response.status_code == 200
-        logs = [json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")]
+        logs = json_log_lines(capfd)
         assert (await client.get("/livez")).status_code == 200
     # Leaving the app flushed its spans to the receiver.
     in_trace = [span for span in otlp.spans if span.trace_id == CALLER_TRACE]

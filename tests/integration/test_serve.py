@@ -16,16 +16,21 @@ from tests.support.network import free_port
 pytestmark = pytest.mark.slow
 
 
+def serve_env(database: Path, port: int, **settings: str) -> dict[str, str]:
+    """The environment of an `invoicer` process on a SQLite file (none of ours leaks in)."""
+    inherited = {key: value for key, value in os.environ.items() if key != "PROMETHEUS_MULTIPROC_DIR"}
+    return {
+        **inherited,
+        "APP_ENV": "test",
+        "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+        "PORT": str(port),
+        **settings,
+    }
+
+
 def test_serve_answers_then_drains_on_sigterm(tmp_path: Path) -> None:
     port = free_port()
-    env = {
-        **os.environ,
-        "APP_ENV": "test",
-        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'smoke.db'}",
-        "PORT": str(port),
-        "SHUTDOWN_DRAIN_SECONDS": "1.5",
-        "LOG_FORMAT": "json",
-    }
+    env = serve_env(tmp_path / "smoke.db", port, SHUTDOWN_DRAIN_SECONDS="1.5", LOG_FORMAT="json")
     migrated = invoicer("migrate", env=env)
     assert migrated.returncode == 0, migrated.stderr
     server = start_server(env)
@@ -77,14 +82,7 @@ def test_serve_refuses_unsafe_production_settings(tmp_path: Path) -> None:
 def test_metrics_add_up_across_worker_processes(tmp_path: Path) -> None:
     """With --workers 2 a scrape reaches one worker, and still counts every worker's requests."""
     port = free_port()
-    env = {
-        **{key: value for key, value in os.environ.items() if key != "PROMETHEUS_MULTIPROC_DIR"},
-        "APP_ENV": "test",
-        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'workers.db'}",
-        "PORT": str(port),
-        "WORKERS": "2",
-        "LOG_LEVEL": "WARNING",
-    }
+    env = serve_env(tmp_path / "workers.db", port, WORKERS="2", LOG_LEVEL="WARNING")
     assert invoicer("migrate", env=env).returncode == 0
     server = start_server(env)
     base = f"http://127.0.0.1:{port}"
