@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, Response, status
 
@@ -44,6 +44,9 @@ public_router = APIRouter(prefix="/auth", tags=["auth"])
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}  # RFC 6749 §5.1
+# Shared by setting and deleting the browser-session cookies: a browser only drops a cookie
+# whose path and attributes match the ones it was set with.
+COOKIE_ATTRIBUTES: dict[str, Any] = {"path": "/", "secure": True, "samesite": "lax"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,25 +272,10 @@ async def start_browser_session(
         client=client_info(request),
     )
     session_cookie, csrf_cookie = cookie_names(request, settings)
-    max_age = settings.refresh_token_absolute_ttl_seconds
-    response.set_cookie(
-        session_cookie,
-        started.cookie_token,
-        max_age=max_age,
-        path="/",
-        secure=True,
-        httponly=True,
-        samesite="lax",
-    )
-    response.set_cookie(
-        csrf_cookie,
-        started.csrf_token,
-        max_age=max_age,
-        path="/",
-        secure=True,
-        httponly=False,
-        samesite="lax",
-    )
+    lifetime = {"max_age": settings.refresh_token_absolute_ttl_seconds, **COOKIE_ATTRIBUTES}
+    response.set_cookie(session_cookie, started.cookie_token, httponly=True, **lifetime)
+    # Readable by the page's script, which sends it back as X-CSRF-Token.
+    response.set_cookie(csrf_cookie, started.csrf_token, httponly=False, **lifetime)
     response.headers.update(NO_STORE)
     return BrowserSessionPublic(
         session_id=started.session_id, csrf_token=started.csrf_token, expires_at=started.expires_at
@@ -311,7 +299,7 @@ async def end_browser_session(
         session=session, revocations=revocations, settings=settings, principal=principal
     )
     for name in cookie_names(request, settings):
-        response.delete_cookie(name, path="/", secure=True, samesite="lax")
+        response.delete_cookie(name, **COOKIE_ATTRIBUTES)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, summary="Sign out this session")
