@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import time
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import httpx
@@ -17,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from app.core.security.jwt import key_id, private_key_pem, public_key_pem
 from tests.conftest import ClientFactory
 from tests.support.accounts import bearer, tokens_for
+from tests.support.network import free_port
 from tests.support.smtp import MailSink
 
 pytestmark = pytest.mark.anyio
@@ -38,6 +41,43 @@ def claims_of(token: str) -> dict[str, Any]:
 def header_of(token: str) -> dict[str, Any]:
     header: dict[str, Any] = jwt.get_unverified_header(token)
     return header
+
+
+def _jwk_of(private_key: Ed25519PrivateKey) -> dict[str, str]:
+    return {"kty": "OKP", "crv": "Ed25519", "x": b64(private_key.public_key().public_bytes_raw())}
+
+
+class KeyServer:
+    """A loopback HTTP server that hands out a JWKS and counts who asked for it."""
+
+    def __init__(self, jwks: dict[str, Any]) -> None:
+        body = json.dumps(jwks).encode()
+        owner = self
+        self.requests = 0
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                owner.requests += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_: Any) -> None:
+                return
+
+        self._server = HTTPServer(("127.0.0.1", free_port()), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_port}/jwks.json"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> KeyServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
 
 
 @pytest.fixture
@@ -116,8 +156,6 @@ def resigned(private_key: Ed25519PrivateKey, **changes: Any) -> Callable[[str], 
         "other_typ",
         "missing_sid",
         "embedded_jwk",
-        "jku_header",
-        "x5u_header",
         "garbage",
     ],
 )
@@ -146,13 +184,6 @@ async def test_forged_or_invalid_tokens_are_401(
         "other_typ": resigned(stranger, typ="refresh+jwt"),
         "missing_sid": resigned(stranger, claims={"sid": None}),
         "embedded_jwk": resigned(stranger, jwk={**jwks, "x": b64(stranger.public_key().public_bytes_raw())}),
-        # Keys come from configuration only: a header naming where to fetch one is ignored.
-        "jku_header": resigned(
-            stranger, kid=key_id(stranger.public_key()), jku="https://attacker.example/jwks.json"
-        ),
-        "x5u_header": resigned(
-            stranger, kid=key_id(stranger.public_key()), x5u="https://attacker.example/cert.pem"
-        ),
         "garbage": lambda _: "not.a.jwt",
     }
     response = await client.get(ME, headers=bearer(forgeries[forge_name](token)))
@@ -198,6 +229,21 @@ async def test_expiry_is_enforced_with_bounded_leeway(
         response = await client.get(ME, headers=bearer(tokens["access_token"]))
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == INVALID
+
+
+@pytest.mark.parametrize("header", ["jku", "x5u"])
+async def test_keys_named_by_the_token_are_never_fetched(
+    signed_in: tuple[httpx.AsyncClient, dict[str, Any]], header: str
+) -> None:
+    """A token signed by a stranger points at a real server offering the stranger's key."""
+    client, tokens = signed_in
+    stranger = Ed25519PrivateKey.generate()
+    offered = {"keys": [{**_jwk_of(stranger), "kid": key_id(stranger.public_key())}]}
+    with KeyServer(offered) as server:
+        forged = resigned(stranger, kid=key_id(stranger.public_key()), **{header: server.url})
+        response = await client.get(ME, headers=bearer(forged(tokens["access_token"])))
+    assert response.status_code == 401
+    assert server.requests == 0  # keys come from configuration only
 
 
 async def test_refresh_token_is_not_an_access_token(
