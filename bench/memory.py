@@ -22,9 +22,9 @@ from typing import Any
 
 import httpx
 
+from app.core.config import load_settings
 from app.main import create_app
 from bench.stack import DEMO_OWNER, DEMO_PASSWORD, REDIS_URL, seeded_database
-from tests.conftest import running_app, settings_for_test
 
 WARM_UP_REQUESTS = 300
 
@@ -81,13 +81,19 @@ def growth(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot) -> int:
 
 
 async def measure(database_url: str, *, requests: int, top: int) -> None:
-    settings = settings_for_test(
+    settings = load_settings(
+        app_env="test",
+        log_level="WARNING",
         database_url=database_url,
         redis_url=REDIS_URL,
         rate_limit_refresh="1000000/minute",
         rate_limit_login="1000000/minute",
     )
-    async with running_app(create_app(settings)) as client:
+    app = create_app(settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client,
+    ):
         traffic = Traffic(client)
         await traffic.sign_in()
         await traffic.run(WARM_UP_REQUESTS)
