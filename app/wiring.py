@@ -14,6 +14,7 @@ from app.core.security.jwt import AccessTokenCodec
 from app.core.security.keys import signing_keys
 from app.core.security.passwords import PasswordHasher
 from app.core.security.revocation import MemoryRevocationStore, RedisRevocationStore, RevocationStore
+from app.services.emails import RecipientQuota
 from app.services.login_throttle import LoginThrottle
 
 
@@ -26,6 +27,7 @@ def rate_limit_policies(settings: Settings) -> dict[str, RateLimitPolicy]:
         "password_forgot": settings.rate_limit_password_forgot,
         "verify": settings.rate_limit_verify,
         "refresh": settings.rate_limit_refresh,
+        "mail_per_recipient": settings.rate_limit_mail_per_recipient,
     }
     return {name: RateLimitPolicy.parse(name, spec) for name, spec in specs.items()}
 
@@ -52,5 +54,7 @@ def install_identity(app: FastAPI, *, settings: Settings, redis: Redis | None) -
         limiter=limiter,
         per_account=policies["login_failures_account"],
         per_ip=policies["login_failures_ip"],
+        ipv6_prefix_length=settings.rate_limit_ipv6_prefix_length,
     )
+    app.state.recipient_quota = RecipientQuota(limiter=limiter, policy=policies["mail_per_recipient"])
     app.state.email_sender = create_email_sender(settings)

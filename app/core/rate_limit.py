@@ -11,6 +11,7 @@ Storage is Redis in full mode (shared by every replica) and process memory in em
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import time
 from dataclasses import dataclass
@@ -71,8 +72,16 @@ class RateLimiter:
         allowed = await self._strategy.hit(policy.item, policy.name, key)
         return await self._status(policy, key, allowed=allowed)
 
+    async def acquire(self, policy: RateLimitPolicy, key: str) -> bool:
+        """Count one unit for `key` if the quota allows it, in one atomic step (one round trip).
+
+        The check and the count are one operation in the storage (a script in Redis), so N
+        concurrent callers get at most the quota's worth of True between them.
+        """
+        return await self._strategy.hit(policy.item, policy.name, key)
+
     async def peek(self, policy: RateLimitPolicy, key: str) -> RateLimitStatus:
-        """The status without counting (for limits on failures only, checked before work)."""
+        """The status without counting."""
         stats = await self._strategy.get_window_stats(policy.item, policy.name, key)
         return self._from_stats(policy, stats, allowed=stats.remaining > 0)
 
@@ -87,6 +96,23 @@ class RateLimiter:
     def _from_stats(policy: RateLimitPolicy, stats: WindowStats, *, allowed: bool) -> RateLimitStatus:
         reset = max(0, math.ceil(stats.reset_time - time.time()))
         return RateLimitStatus(policy=policy, allowed=allowed, remaining=stats.remaining, reset_seconds=reset)
+
+
+def client_network(address: str, *, ipv6_prefix_length: int) -> str:
+    """The rate-limit key of a client address: an IPv6 client is its /64 (or the configured) prefix.
+
+    One IPv6 subscriber usually holds a whole /64, so per-address limits on IPv6 would give
+    an attacker 2**64 fresh quotas. IPv4-mapped IPv6 addresses count as their IPv4 address.
+    """
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, ipv6_prefix_length), strict=False))
+    return str(ip)
 
 
 def create_rate_limiter(redis: Redis | None, redis_url: str | None) -> RateLimiter:

@@ -27,6 +27,8 @@ class OneTimeToken(UUIDPrimaryKey, Base):
     )
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # The address the token was emailed to: it is valid only while the account still has it.
+    sent_to: Mapped[str] = mapped_column(String(320))
     purpose: Mapped[TokenPurpose] = mapped_column(enum_column(TokenPurpose))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -26,7 +26,7 @@ from app.models import Membership, OneTimeToken, Organization, TokenPurpose, Use
 from app.models.base import utcnow
 from app.models.user import normalize_email
 from app.services import emails
-from app.services.emails import Mailer
+from app.services.emails import Mailer, RecipientQuota
 from app.services.login_throttle import LoginThrottle
 from app.services.sessions import revoke_user_sessions
 
@@ -48,14 +48,28 @@ def slugify(name: str) -> str:
     return slug[:60] or "org"
 
 
+async def _lock_account(session: AsyncSession, user_id: uuid.UUID) -> User | None:
+    """The account's row, locked for the rest of the transaction.
+
+    Every account-wide change (password reset or change, deactivation, ending every session)
+    takes this lock before touching the account's tokens or sessions, so such changes queue in
+    one order instead of deadlocking, and a sign-in in flight (which holds a share lock on the
+    row, see `app.services.auth`) commits first and is then ended with the rest.
+    """
+    return await session.scalar(
+        select(User).where(User.id == user_id).with_for_update().execution_options(populate_existing=True)
+    )
+
+
 async def _issue_one_time_token(
-    session: AsyncSession, *, user_id: uuid.UUID, purpose: TokenPurpose, ttl_seconds: int
+    session: AsyncSession, *, user_id: uuid.UUID, sent_to: str, purpose: TokenPurpose, ttl_seconds: int
 ) -> str:
     token = new_token()
     now = utcnow()
     session.add(
         OneTimeToken(
             user_id=user_id,
+            sent_to=sent_to,
             purpose=purpose,
             token_hash=hash_token(token),
             created_at=now,
@@ -65,23 +79,48 @@ async def _issue_one_time_token(
     return token
 
 
-async def _consume_one_time_token(session: AsyncSession, *, token: str, purpose: TokenPurpose) -> uuid.UUID:
-    """Mark the token used, atomically: of two concurrent uses only one succeeds."""
+async def _consume_one_time_token(session: AsyncSession, *, token: str, purpose: TokenPurpose) -> User:
+    """Spend an emailed token and return its account, locked for the change the token allows.
+
+    Refused (all alike): an unknown token, one of another purpose, a used or expired one, one
+    whose account is deactivated, and one sent to an address the account no longer has. The
+    conditional UPDATE spends it atomically: of two concurrent uses only one succeeds.
+    """
+    token_hash = hash_token(token)
+    user_id = await session.scalar(select(OneTimeToken.user_id).where(OneTimeToken.token_hash == token_hash))
+    user = await _lock_account(session, user_id) if user_id is not None else None
+    if user is None or not user.is_active:
+        raise InvalidOneTimeTokenError
     now = utcnow()
-    user_id: uuid.UUID | None = await session.scalar(
+    spent = await session.execute(
         update(OneTimeToken)
         .where(
-            OneTimeToken.token_hash == hash_token(token),
+            OneTimeToken.token_hash == token_hash,
             OneTimeToken.purpose == purpose,
             OneTimeToken.used_at.is_(None),
             OneTimeToken.expires_at > now,
+            OneTimeToken.sent_to == user.email,
         )
         .values(used_at=now)
-        .returning(OneTimeToken.user_id)
+        .execution_options(synchronize_session=False)
     )
-    if user_id is None:
+    if spent.rowcount != 1:  # type: ignore[attr-defined]
         raise InvalidOneTimeTokenError
-    return user_id
+    return user
+
+
+async def invalidate_password_reset_links(session: AsyncSession, *, user_id: uuid.UUID) -> None:
+    """Every outstanding reset link of the account dies (reset, change, deactivation)."""
+    await session.execute(
+        update(OneTimeToken)
+        .where(
+            OneTimeToken.user_id == user_id,
+            OneTimeToken.purpose == TokenPurpose.RESET_PASSWORD,
+            OneTimeToken.used_at.is_(None),
+        )
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def signup(
@@ -89,6 +128,7 @@ async def signup(
     session: AsyncSession,
     hasher: PasswordHasher,
     mailer: Mailer,
+    quota: RecipientQuota,
     settings: Settings,
     email: str,
     password: str,
@@ -107,7 +147,8 @@ async def signup(
     slug = slugify(organization_name)
     for _attempt in range(3):
         if await session.scalar(select(User.id).where(User.email == email)) is not None:
-            mailer.send_later(emails.signup_attempt_notice(to=email, base_url=settings.public_base_url))
+            if await quota.allow(email):
+                mailer.send_later(emails.signup_attempt_notice(to=email, base_url=settings.public_base_url))
             return
         if await session.scalar(select(Organization.id).where(Organization.slug == slug)) is not None:
             slug = f"{slugify(organization_name)[:53]}-{secrets.token_hex(3)}"
@@ -129,32 +170,35 @@ async def signup(
     token = await _issue_one_time_token(
         session,
         user_id=user.id,
+        sent_to=email,
         purpose=TokenPurpose.VERIFY_EMAIL,
         ttl_seconds=settings.email_verification_ttl_seconds,
     )
-    mailer.send_later(emails.verification_email(to=email, base_url=settings.public_base_url, token=token))
+    if await quota.allow(email):
+        mailer.send_later(emails.verification_email(to=email, base_url=settings.public_base_url, token=token))
 
 
 async def verify_email(*, session: AsyncSession, token: str) -> None:
-    user_id = await _consume_one_time_token(session, token=token, purpose=TokenPurpose.VERIFY_EMAIL)
-    await session.execute(
-        update(User)
-        .where(User.id == user_id, User.email_verified_at.is_(None))
-        .values(email_verified_at=utcnow())
-    )
+    user = await _consume_one_time_token(session, token=token, purpose=TokenPurpose.VERIFY_EMAIL)
+    user.email_verified_at = user.email_verified_at or utcnow()
 
 
 async def request_password_reset(
-    *, session: AsyncSession, mailer: Mailer, settings: Settings, email: str
+    *, session: AsyncSession, mailer: Mailer, quota: RecipientQuota, settings: Settings, email: str
 ) -> None:
-    """Email a reset link if the account exists and is active; the caller can't tell either way."""
+    """Email a reset link if the account exists and is active.
+
+    Run after the response is sent (see the router): the caller learns nothing from the
+    answer or its timing about whether the address has an account.
+    """
     email = normalize_email(email)
     user_id = await session.scalar(select(User.id).where(User.email == email, User.is_active.is_(True)))
-    if user_id is None:
+    if user_id is None or not await quota.allow(email):
         return
     token = await _issue_one_time_token(
         session,
         user_id=user_id,
+        sent_to=email,
         purpose=TokenPurpose.RESET_PASSWORD,
         ttl_seconds=settings.password_reset_ttl_seconds,
     )
@@ -164,6 +208,7 @@ async def request_password_reset(
 async def reset_password(
     *,
     session: AsyncSession,
+    database: Database,
     hasher: PasswordHasher,
     revocations: RevocationStore,
     throttle: LoginThrottle,
@@ -172,18 +217,35 @@ async def reset_password(
     token: str,
     new_password: str,
 ) -> None:
-    """Set a new password from an emailed token; every session of the account ends."""
-    check_new_password(settings, new_password, field="new_password")
-    password_hash = await hasher.hash(new_password)  # before the first query: no connection held
-    user_id = await _consume_one_time_token(session, token=token, purpose=TokenPurpose.RESET_PASSWORD)
-    user = await session.get_one(User, user_id)
+    """Set a new password from an emailed token: every session and every other reset link ends.
+
+    The token's account is looked up first, without a transaction, so the new password is
+    checked against its email before the hash, and no connection is held while hashing.
+    """
+    async with database.autocommit() as connection:
+        email = await connection.scalar(
+            select(User.email)
+            .join(OneTimeToken, OneTimeToken.user_id == User.id)
+            .where(
+                OneTimeToken.token_hash == hash_token(token),
+                OneTimeToken.purpose == TokenPurpose.RESET_PASSWORD,
+                OneTimeToken.used_at.is_(None),
+                OneTimeToken.expires_at > utcnow(),
+            )
+        )
+    if email is None:
+        raise InvalidOneTimeTokenError
+    check_new_password(settings, new_password, field="new_password", email=email)
+    password_hash = await hasher.hash(new_password)
+    user = await _consume_one_time_token(session, token=token, purpose=TokenPurpose.RESET_PASSWORD)
     now = utcnow()
     user.password_hash = password_hash
     user.password_changed_at = now
     # Following the emailed link proves control of the address.
     user.email_verified_at = user.email_verified_at or now
-    await revoke_user_sessions(session, revocations=revocations, settings=settings, user_id=user_id)
-    await throttle.clear_account(email=user.email)
+    await invalidate_password_reset_links(session, user_id=user.id)
+    await revoke_user_sessions(session, revocations=revocations, settings=settings, user_id=user.id)
+    await throttle.forgive_account(email=user.email)
     mailer.send_later(emails.password_changed_notice(to=user.email))
 
 
@@ -201,25 +263,41 @@ async def change_password(
     new_password: str,
     sign_out_other_sessions: bool,
 ) -> None:
-    """Needs the current password. Two short transactions around the hashing, none held during it."""
-    async with database.unit_of_work() as session:
-        user = await session.get(User, principal.user_id)
-        if user is None:
-            raise NotFoundError("No such user.")
-        email, stored_hash = user.email, user.password_hash
-    await throttle.ensure_allowed(email=email, client_ip=client_ip)
-    valid, _ = await hasher.verify(current_password, stored_hash)
+    """Needs the current password, checked under the sign-in throttle.
+
+    A read before the hashing and one short transaction after it; none is held meanwhile.
+    """
+    async with database.autocommit() as connection:
+        account = (
+            await connection.execute(
+                select(User.email, User.password_hash, User.password_changed_at).where(
+                    User.id == principal.user_id
+                )
+            )
+        ).first()
+    if account is None:
+        raise NotFoundError("No such user.")
+    await throttle.reserve_attempt(email=account.email, client_ip=client_ip)
+    valid, _ = await hasher.verify(current_password, account.password_hash)
     if not valid:
-        await throttle.record_failure(email=email, client_ip=client_ip)
         raise InvalidInputError(["body", "current_password"], "is incorrect", "invalid_password")
-    check_new_password(settings, new_password, field="new_password", email=email)
+    await throttle.forgive_account(email=account.email)
+    check_new_password(settings, new_password, field="new_password", email=account.email)
     new_hash = await hasher.hash(new_password)
     async with database.unit_of_work() as session:
-        await session.execute(
+        # Conditional on the credential just verified: a reset or another change meanwhile wins.
+        changed = await session.execute(
             update(User)
-            .where(User.id == principal.user_id)
+            .where(
+                User.id == principal.user_id,
+                User.password_changed_at.is_not_distinct_from(account.password_changed_at),
+            )
             .values(password_hash=new_hash, password_changed_at=utcnow())
+            .execution_options(synchronize_session=False)
         )
+        if changed.rowcount != 1:  # type: ignore[attr-defined]
+            raise ConflictError("The password was changed meanwhile; sign in again and retry.")
+        await invalidate_password_reset_links(session, user_id=principal.user_id)
         if sign_out_other_sessions:
             await revoke_user_sessions(
                 session,
@@ -228,7 +306,7 @@ async def change_password(
                 user_id=principal.user_id,
                 keep=principal.session_id,
             )
-    mailer.send_later(emails.password_changed_notice(to=email))
+    mailer.send_later(emails.password_changed_notice(to=account.email))
 
 
 async def get_user(*, session: AsyncSession, user_id: uuid.UUID) -> User:

@@ -6,12 +6,14 @@ token; presenting a used token again revokes the whole family (see `sessions` fo
 
 from __future__ import annotations
 
+import ipaddress
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
@@ -33,21 +35,84 @@ from app.models import AuthSession, RefreshToken, User
 from app.models.base import new_id, utcnow
 from app.models.user import normalize_email
 from app.services.login_throttle import LoginThrottle
-from app.services.sessions import revoke_sessions
+from app.services.sessions import end_sessions_over_cap, revoke_sessions
+
+# The columns' sizes.
+USER_AGENT_MAX_LENGTH = 400
+IP_ADDRESS_MAX_LENGTH = 64
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 # Statements of the sign-in hot path, built once: constructing and coercing a statement per
 # request costs more than executing its cached compiled form (bench/login.py).
-_CREDENTIALS = select(User.id, User.password_hash, User.is_active, User.email_verified_at).where(
-    User.email == bindparam("email")
+_CREDENTIALS = select(
+    User.id, User.password_hash, User.is_active, User.email_verified_at, User.password_changed_at
+).where(User.email == bindparam("email"))
+_SESSIONS = AuthSession.metadata.tables[AuthSession.__tablename__]
+_USERS = User.metadata.tables[User.__tablename__]
+# The account as it was when its password was checked: still active, verified, and with the
+# same credential (a password reset or change sets `password_changed_at`).
+_ACCOUNT_UNCHANGED = and_(
+    _USERS.c.id == bindparam("user_id"),
+    _USERS.c.is_active.is_(True),
+    _USERS.c.email_verified_at.is_not(None),
+    _USERS.c.password_changed_at.is_not_distinct_from(bindparam("seen_password_changed_at")),
 )
-_INSERT_SESSION = insert(AuthSession.metadata.tables[AuthSession.__tablename__])
+# INSERT ... SELECT FROM users WHERE <unchanged> FOR SHARE: the session exists only if the
+# account is unchanged at the moment it is written, and the share lock makes a concurrent
+# deactivation or password change wait for this sign-in to commit, then end its session too
+# (on SQLite, writers are serialized and the one statement is atomic).
+_INSERT_SESSION = insert(_SESSIONS).from_select(
+    [
+        "id",
+        "user_id",
+        "kind",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "user_agent",
+        "ip_address",
+        "cookie_hash",
+    ],
+    select(
+        bindparam("session_id", type_=_SESSIONS.c.id.type),
+        _USERS.c.id,
+        bindparam("session_kind", type_=_SESSIONS.c.kind.type),
+        bindparam("session_now", type_=_SESSIONS.c.created_at.type),
+        bindparam("session_now", type_=_SESSIONS.c.last_used_at.type),
+        bindparam("session_expires_at", type_=_SESSIONS.c.expires_at.type),
+        bindparam("session_user_agent", type_=_SESSIONS.c.user_agent.type),
+        bindparam("session_ip_address", type_=_SESSIONS.c.ip_address.type),
+        bindparam("session_cookie_hash", type_=_SESSIONS.c.cookie_hash.type),
+    )
+    .where(_ACCOUNT_UNCHANGED)
+    .with_for_update(read=True),
+)
+_UPGRADE_HASH = update(_USERS).where(_ACCOUNT_UNCHANGED).values(password_hash=bindparam("new_hash"))
 _INSERT_REFRESH_TOKEN = insert(RefreshToken.metadata.tables[RefreshToken.__tablename__])
 
 
 @dataclass(frozen=True, slots=True)
 class ClientInfo:
+    """Where a sign-in came from, as stored on its session and shown in the session list."""
+
     ip_address: str | None
     user_agent: str | None
+
+    @classmethod
+    def of(cls, *, ip_address: str | None, user_agent: str | None) -> ClientInfo:
+        """Bounded and clean before they reach a column: the client controls both.
+
+        The address is kept only if it parses as one (behind a misconfigured proxy it could
+        be any header text); the user agent loses control characters and is cut to its column.
+        """
+        try:
+            address = str(ipaddress.ip_address(ip_address)) if ip_address else None
+        except ValueError:
+            address = None
+        if address is not None and len(address) > IP_ADDRESS_MAX_LENGTH:  # an IPv6 zone id can be long
+            address = None
+        agent = _CONTROL_CHARACTERS.sub("", user_agent or "")[:USER_AGENT_MAX_LENGTH].strip()
+        return cls(ip_address=address, user_agent=agent or None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +132,10 @@ class BrowserSession:
 
 @dataclass(frozen=True, slots=True)
 class _Authenticated:
+    """An account whose password was just checked, and its credential at that moment."""
+
     user_id: uuid.UUID
+    password_changed_at: datetime | None
     upgraded_hash: str | None
 
 
@@ -86,21 +154,22 @@ async def _authenticate(
     """Check a password without holding a database connection while hashing.
 
     Wrong password, unknown account and disabled account fail identically (same error, and
-    a real argon2 verify on every path).
+    a real argon2 verify on every path). The attempt is counted before the hash runs, so
+    concurrent guesses cannot outrun the throttle.
     """
     email = normalize_email(email)
-    had_failures = await throttle.ensure_allowed(email=email, client_ip=client.ip_address)
+    await throttle.reserve_attempt(email=email, client_ip=client.ip_address)
     async with database.autocommit() as connection:
         row = (await connection.execute(_CREDENTIALS, {"email": email})).first()
     valid, upgraded_hash = await hasher.verify(password, row.password_hash if row else None)
     if row is None or not valid or not row.is_active:
-        await throttle.record_failure(email=email, client_ip=client.ip_address)
         raise InvalidCredentialsError
     if row.email_verified_at is None:
         raise EmailNotVerifiedError
-    if had_failures:
-        await throttle.clear_account(email=email)
-    return _Authenticated(user_id=row.id, upgraded_hash=upgraded_hash)
+    await throttle.forgive_account(email=email)
+    return _Authenticated(
+        user_id=row.id, password_changed_at=row.password_changed_at, upgraded_hash=upgraded_hash
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,36 +184,44 @@ async def _open_session(
     account: _Authenticated,
     kind: Literal["token", "browser"],
     client: ClientInfo,
+    revocations: RevocationStore,
     settings: Settings,
     cookie_hash: str | None = None,
 ) -> _OpenedSession:
-    """The write half of a sign-in: a new session row (and the upgraded hash, if any).
+    """The write half of a sign-in: a new session row, if the account is still as checked.
 
-    Plain INSERTs rather than ORM objects: this runs once per sign-in, next to a password
+    The hash took a while: meanwhile the account may have been deactivated or its password
+    reset or changed. The session is written only if it was not, in one statement (see
+    `_INSERT_SESSION`); otherwise the sign-in fails like a wrong password.
+
+    Plain statements rather than ORM objects: this runs once per sign-in, next to a password
     hash, and the unit-of-work flush was the largest non-hash cost (bench/login.py).
     """
+    unchanged = {"user_id": account.user_id, "seen_password_changed_at": account.password_changed_at}
     if account.upgraded_hash is not None:  # hashing parameters rose since this hash was made
-        await session.execute(
-            update(User).where(User.id == account.user_id).values(password_hash=account.upgraded_hash)
-        )
+        # First, so the exclusive row lock comes before the share lock below: two concurrent
+        # upgrades then queue instead of deadlocking on each other's share locks.
+        await session.execute(_UPGRADE_HASH, {**unchanged, "new_hash": account.upgraded_hash})
     now = utcnow()
     opened = _OpenedSession(
         id=new_id(), expires_at=now + timedelta(seconds=settings.refresh_token_absolute_ttl_seconds)
     )
-    await session.execute(
+    inserted = await session.execute(
         _INSERT_SESSION,
         {
-            "id": opened.id,
-            "user_id": account.user_id,
-            "kind": kind,
-            "created_at": now,
-            "last_used_at": now,
-            "expires_at": opened.expires_at,
-            "user_agent": (client.user_agent or "")[:400] or None,
-            "ip_address": client.ip_address,
-            "cookie_hash": cookie_hash,
+            **unchanged,
+            "session_id": opened.id,
+            "session_kind": kind,
+            "session_now": now,
+            "session_expires_at": opened.expires_at,
+            "session_user_agent": client.user_agent,
+            "session_ip_address": client.ip_address,
+            "session_cookie_hash": cookie_hash,
         },
     )
+    if inserted.rowcount != 1:  # type: ignore[attr-defined]
+        raise InvalidCredentialsError
+    await end_sessions_over_cap(session, revocations=revocations, settings=settings, user_id=account.user_id)
     return opened
 
 
@@ -179,6 +256,7 @@ async def login(
     hasher: PasswordHasher,
     throttle: LoginThrottle,
     codec: AccessTokenCodec,
+    revocations: RevocationStore,
     settings: Settings,
     email: str,
     password: str,
@@ -189,7 +267,12 @@ async def login(
     )
     async with database.unit_of_work() as session:
         auth_session = await _open_session(
-            session, account=account, kind="token", client=client, settings=settings
+            session,
+            account=account,
+            kind="token",
+            client=client,
+            revocations=revocations,
+            settings=settings,
         )
         refresh_token = await _add_refresh_token(
             session,
@@ -224,15 +307,16 @@ async def refresh(
     now = utcnow()
     row = (
         await session.execute(
-            select(RefreshToken, AuthSession)
+            select(RefreshToken, AuthSession, User.is_active)
             .join(AuthSession, AuthSession.id == RefreshToken.session_id)
+            .join(User, User.id == AuthSession.user_id)
             .where(RefreshToken.token_hash == hash_token(refresh_token))
         )
     ).first()
     if row is None:
         raise InvalidRefreshTokenError
-    token, auth_session = row
-    if auth_session.revoked_at is not None or auth_session.expires_at <= now:
+    token, auth_session, account_active = row
+    if auth_session.revoked_at is not None or auth_session.expires_at <= now or not account_active:
         raise InvalidRefreshTokenError
     if token.used_at is not None:
         await revoke_sessions(
@@ -252,7 +336,18 @@ async def refresh(
             session, revocations=revocations, settings=settings, session_ids=[auth_session.id]
         )
         raise RefreshTokenReusedError
-    auth_session.last_used_at = now
+    # The session was live when read, but a sign-out everywhere, a password change or a
+    # deactivation may have ended it since. Touching it conditionally takes its row lock: if
+    # the revocation committed first, nothing is touched and the refresh fails; if it comes
+    # later, it waits for this commit and then ends the session (and its new access token).
+    touched = await session.execute(
+        update(AuthSession)
+        .where(AuthSession.id == auth_session.id, AuthSession.revoked_at.is_(None))
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if touched.rowcount != 1:  # type: ignore[attr-defined]
+        raise InvalidRefreshTokenError
     new_refresh = await _add_refresh_token(
         session,
         session_id=auth_session.id,
@@ -314,6 +409,7 @@ async def start_browser_session(
     database: Database,
     hasher: PasswordHasher,
     throttle: LoginThrottle,
+    revocations: RevocationStore,
     settings: Settings,
     email: str,
     password: str,
@@ -329,6 +425,7 @@ async def start_browser_session(
             account=account,
             kind="browser",
             client=client,
+            revocations=revocations,
             settings=settings,
             cookie_hash=hash_token(cookie_token),
         )

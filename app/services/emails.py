@@ -6,6 +6,22 @@ from typing import Protocol
 from urllib.parse import quote
 
 from app.clients.email import OutgoingEmail
+from app.core.rate_limit import RateLimiter, RateLimitPolicy
+
+
+class RecipientQuota:
+    """Bounds the unsolicited mail one address receives from us (verification, sign-up notice,
+    password reset), whoever asks for it and from however many clients: no one can use our
+    forms to mail-bomb an address. Per-client rate limits bound the asking; this, the sending.
+    """
+
+    def __init__(self, *, limiter: RateLimiter, policy: RateLimitPolicy) -> None:
+        self._limiter = limiter
+        self._policy = policy
+
+    async def allow(self, recipient: str) -> bool:
+        """Count one message to `recipient` if the quota allows it (atomically)."""
+        return await self._limiter.acquire(self._policy, recipient)
 
 
 class Mailer(Protocol):

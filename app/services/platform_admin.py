@@ -1,7 +1,8 @@
 """Platform administration: the operators who run Invoicer, above any one organization.
 
 Deactivating a user is global (every organization they belong to): sign-in is refused with
-the same answer as a wrong password, and every session ends at once, access tokens included.
+the same answer as a wrong password, every session ends at once (access tokens included, and
+sign-ins still in flight), and outstanding password-reset links die.
 Tenants remove members from their own organization instead (membership management).
 """
 
@@ -17,6 +18,7 @@ from app.core.errors import ConflictError, NotFoundError, PermissionDeniedError
 from app.core.security.revocation import RevocationStore
 from app.models import User
 from app.models.user import normalize_email
+from app.services.accounts import invalidate_password_reset_links
 from app.services.sessions import revoke_user_sessions
 
 
@@ -26,8 +28,9 @@ async def ensure_platform_admin(*, session: AsyncSession, user_id: uuid.UUID) ->
         raise PermissionDeniedError("Only platform administrators may do this.")
 
 
-async def _user(session: AsyncSession, user_id: uuid.UUID) -> User:
-    user = await session.get(User, user_id)
+async def _user(session: AsyncSession, user_id: uuid.UUID, *, lock: bool = False) -> User:
+    # Locked for an account-wide change: see `accounts._lock_account` for the lock order.
+    user = await session.get(User, user_id, with_for_update=lock, populate_existing=lock)
     if user is None:
         raise NotFoundError("No such user.")
     return user
@@ -45,8 +48,9 @@ async def deactivate_user(
     if user_id == actor_id:
         # An operator locking themselves out would need another operator to undo it.
         raise ConflictError("You cannot deactivate your own account.")
-    user = await _user(session, user_id)
+    user = await _user(session, user_id, lock=True)
     user.is_active = False
+    await invalidate_password_reset_links(session, user_id=user.id)
     await revoke_user_sessions(session, revocations=revocations, settings=settings, user_id=user.id)
 
 

@@ -1,15 +1,17 @@
 """Sign-out and session management: the user's devices, and ending them.
 
-Revoking a session also puts its id in the revocation set, so its short-lived access tokens
-stop working at once, and its refresh tokens are refused from then on.
+Revoking a session also puts its id in the revocation set (when it may still have a live
+access token), so its short-lived access tokens stop working at once, and its refresh tokens
+are refused from then on.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
@@ -18,10 +20,21 @@ from app.core.security.jwt import AccessTokenCodec, InvalidTokenError
 from app.core.security.opaque import hash_token
 from app.core.security.principal import Principal
 from app.core.security.revocation import RevocationStore
-from app.models import AuthSession, RefreshToken
+from app.models import AuthSession, RefreshToken, User
 from app.models.base import utcnow
 
-# --- sign-out and session management -------------------------------------------------------
+# --- ending sessions -----------------------------------------------------------------------
+
+# Revocation-set entries are written in batches of this many, so ending a user's sessions
+# costs a bounded number of round trips per batch however many sessions there are.
+_REVOCATION_BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class _EndedSession:
+    id: uuid.UUID
+    kind: str
+    last_used_at: datetime
 
 
 async def revoke_sessions(
@@ -31,18 +44,13 @@ async def revoke_sessions(
     settings: Settings,
     session_ids: list[uuid.UUID],
 ) -> None:
+    """End a few sessions named by id (sign-out, a reused refresh token's family)."""
     if not session_ids:
         return
-    await session.execute(
-        update(AuthSession)
-        .where(AuthSession.id.in_(session_ids), AuthSession.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-        .execution_options(synchronize_session=False)
+    ended = await _end(
+        session, settings=settings, where=(AuthSession.id.in_(session_ids), AuthSession.revoked_at.is_(None))
     )
-    # Access tokens of these sessions die now; after their lifetime they would die anyway.
-    await revocations.revoke(
-        session_ids, ttl_seconds=settings.access_token_ttl_seconds + settings.jwt_leeway_seconds
-    )
+    await _revoke_access_tokens(revocations, settings, ended)
 
 
 async def revoke_user_sessions(
@@ -53,12 +61,69 @@ async def revoke_user_sessions(
     user_id: uuid.UUID,
     keep: uuid.UUID | None = None,
 ) -> None:
-    """End every live session of a user (password reset/change, logout everywhere)."""
-    query = select(AuthSession.id).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+    """End every live session of a user (password reset/change, deactivation, sign-out everywhere).
+
+    One UPDATE by user, not a list of ids: it ends tens of thousands of sessions as easily as
+    one (an `IN (...)` list has a bound-parameter limit). It also takes the sessions' row locks,
+    so a refresh or sign-in racing it either finishes first and is ended here, or waits and
+    then finds its session revoked (see `app.services.auth`).
+    """
+    # The account's row lock first: every account-wide change queues on it in one order, and
+    # sign-ins still in flight (they hold a share lock on it) commit before this runs.
+    await session.execute(select(User.id).where(User.id == user_id).with_for_update())
+    where = [AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None)]
     if keep is not None:
-        query = query.where(AuthSession.id != keep)
-    ids = list((await session.scalars(query)).all())
-    await revoke_sessions(session, revocations=revocations, settings=settings, session_ids=ids)
+        where.append(AuthSession.id != keep)
+    ended = await _end(session, settings=settings, where=tuple(where))
+    await _revoke_access_tokens(revocations, settings, ended)
+
+
+async def end_sessions_over_cap(
+    session: AsyncSession, *, revocations: RevocationStore, settings: Settings, user_id: uuid.UUID
+) -> None:
+    """Keep at most `MAX_SESSIONS_PER_USER` live sessions: the least recently used go first."""
+    newest = (
+        select(AuthSession.id)
+        .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+        .order_by(AuthSession.last_used_at.desc(), AuthSession.id.desc())
+        .offset(settings.max_sessions_per_user)
+    )
+    ended = await _end(session, settings=settings, where=(AuthSession.id.in_(newest),))
+    await _revoke_access_tokens(revocations, settings, ended)
+
+
+async def _end(
+    session: AsyncSession, *, settings: Settings, where: tuple[ColumnElement[bool], ...]
+) -> list[_EndedSession]:
+    rows = await session.execute(
+        update(AuthSession)
+        .where(*where)
+        .values(revoked_at=utcnow())
+        .returning(AuthSession.id, AuthSession.kind, AuthSession.last_used_at)
+        .execution_options(synchronize_session=False)
+    )
+    return [_EndedSession(id=row.id, kind=row.kind, last_used_at=row.last_used_at) for row in rows]
+
+
+async def _revoke_access_tokens(
+    revocations: RevocationStore, settings: Settings, ended: list[_EndedSession]
+) -> None:
+    """Put the ended sessions that may still have a live access token in the revocation set.
+
+    An access token is issued only at sign-in and refresh, and both set the session's
+    `last_used_at`; browser sessions have none (their cookie is checked in the database on
+    every request). So only token sessions used within one access-token lifetime (plus
+    leeway, plus a minute for clock skew between replicas) need an entry: after ending
+    30,000 idle sessions, the set grows by the handful that were active.
+    """
+    lifetime = settings.access_token_ttl_seconds + settings.jwt_leeway_seconds
+    cutoff = utcnow() - timedelta(seconds=lifetime + 60)
+    ids = [item.id for item in ended if item.kind == "token" and item.last_used_at >= cutoff]
+    for start in range(0, len(ids), _REVOCATION_BATCH):
+        await revocations.revoke(ids[start : start + _REVOCATION_BATCH], ttl_seconds=lifetime)
+
+
+# --- sign-out and session management -------------------------------------------------------
 
 
 async def logout(

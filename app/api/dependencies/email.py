@@ -12,7 +12,7 @@ from fastapi import BackgroundTasks, Depends, Request
 
 from app.clients.email import EmailSender, OutgoingEmail
 from app.core.logging import get_logger
-from app.services.emails import Mailer
+from app.services.emails import Mailer, RecipientQuota
 
 logger = get_logger(__name__)
 
@@ -37,4 +37,10 @@ async def get_mailer(background: BackgroundTasks, request: Request) -> Mailer:
     return BackgroundMailer(background, request.app.state.email_sender)
 
 
+async def get_recipient_quota(request: Request) -> RecipientQuota:
+    quota: RecipientQuota = request.app.state.recipient_quota
+    return quota
+
+
 MailerDep = Annotated[Mailer, Depends(get_mailer)]
+RecipientQuotaDep = Annotated[RecipientQuota, Depends(get_recipient_quota)]

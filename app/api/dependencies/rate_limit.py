@@ -1,6 +1,7 @@
 """`Depends(RateLimit("login"))`: a reusable, class-based rate-limit checker.
 
-Each call counts one request against the named policy for the client's address, and puts the
+Each call counts one request against the named policy for the client's address (its /64
+for IPv6), and puts the
 IETF `RateLimit-Policy` / `RateLimit` fields on the response, success or error alike.
 """
 
@@ -8,8 +9,9 @@ from __future__ import annotations
 
 from fastapi import Request, Response
 
+from app.core.config import Settings
 from app.core.errors import RateLimitedError
-from app.core.rate_limit import RateLimiter, RateLimitPolicy, RateLimitStatus
+from app.core.rate_limit import RateLimiter, RateLimitPolicy, RateLimitStatus, client_network
 
 RATE_LIMIT_HEADERS_STATE = "rate_limit_headers"
 
@@ -26,7 +28,11 @@ class RateLimit:
     async def __call__(self, request: Request, response: Response) -> RateLimitStatus:
         limiter: RateLimiter = request.app.state.rate_limiter
         policy: RateLimitPolicy = request.app.state.rate_limit_policies[self.policy_name]
-        status = await limiter.hit(policy, client_address(request))
+        settings: Settings = request.app.state.settings
+        key = client_network(
+            client_address(request), ipv6_prefix_length=settings.rate_limit_ipv6_prefix_length
+        )
+        status = await limiter.hit(policy, key)
         headers = status.headers()
         # Read by the error handlers, so refusals of a limited route carry the fields too.
         setattr(request.state, RATE_LIMIT_HEADERS_STATE, headers)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.dependencies.auth import (
     CurrentPrincipal,
@@ -16,8 +17,9 @@ from app.api.dependencies.auth import (
     TokenCodecDep,
     cookie_names,
 )
+from app.api.dependencies.background import AfterResponseDep
 from app.api.dependencies.core import DatabaseDep, SessionDep, SettingsDep
-from app.api.dependencies.email import MailerDep
+from app.api.dependencies.email import MailerDep, RecipientQuotaDep
 from app.api.dependencies.pagination import OffsetParamsDep
 from app.api.dependencies.rate_limit import RateLimit, client_address
 from app.schemas.auth import (
@@ -71,7 +73,7 @@ async def password_grant_form(
 
 
 def client_info(request: Request) -> ClientInfo:
-    return ClientInfo(ip_address=client_address(request), user_agent=request.headers.get("user-agent"))
+    return ClientInfo.of(ip_address=client_address(request), user_agent=request.headers.get("user-agent"))
 
 
 def token_response(tokens: TokenPair, response: Response) -> TokenResponse:
@@ -97,12 +99,14 @@ async def signup(
     session: SessionDep,
     hasher: PasswordHasherDep,
     mailer: MailerDep,
+    quota: RecipientQuotaDep,
     settings: SettingsDep,
 ) -> Accepted:
     await accounts.signup(
         session=session,
         hasher=hasher,
         mailer=mailer,
+        quota=quota,
         settings=settings,
         email=str(body.email),
         password=body.password,
@@ -136,6 +140,7 @@ async def issue_token(
     hasher: PasswordHasherDep,
     throttle: LoginThrottleDep,
     codec: TokenCodecDep,
+    revocations: RevocationsDep,
     settings: SettingsDep,
 ) -> TokenResponse:
     # DatabaseDep, not SessionDep: the service keeps no connection open while hashing.
@@ -144,6 +149,7 @@ async def issue_token(
         hasher=hasher,
         throttle=throttle,
         codec=codec,
+        revocations=revocations,
         settings=settings,
         email=form.username,
         password=form.password,
@@ -203,15 +209,25 @@ async def revoke_token(
     "/password/forgot",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Email a password-reset link",
-    description="Always 202: whether the address has an account is not revealed.",
+    description=(
+        "Always 202, at once: whether the address has an account is not revealed, by the answer "
+        "or by its timing (the lookup and the email happen after the response)."
+    ),
     dependencies=[Depends(RateLimit("password_forgot"))],
 )
 async def forgot_password(
-    body: ForgotPasswordRequest, session: SessionDep, mailer: MailerDep, settings: SettingsDep
+    body: ForgotPasswordRequest,
+    after_response: AfterResponseDep,
+    mailer: MailerDep,
+    quota: RecipientQuotaDep,
+    settings: SettingsDep,
 ) -> Accepted:
-    await accounts.request_password_reset(
-        session=session, mailer=mailer, settings=settings, email=str(body.email)
-    )
+    async def email_a_reset_link(session: AsyncSession) -> None:
+        await accounts.request_password_reset(
+            session=session, mailer=mailer, quota=quota, settings=settings, email=str(body.email)
+        )
+
+    after_response.run("password_reset_request", email_a_reset_link)
     return Accepted(detail="If an account exists for this address, a reset link is on its way.")
 
 
@@ -224,6 +240,7 @@ async def forgot_password(
 async def reset_password(
     body: ResetPasswordRequest,
     session: SessionDep,
+    database: DatabaseDep,
     hasher: PasswordHasherDep,
     revocations: RevocationsDep,
     throttle: LoginThrottleDep,
@@ -232,6 +249,7 @@ async def reset_password(
 ) -> None:
     await accounts.reset_password(
         session=session,
+        database=database,
         hasher=hasher,
         revocations=revocations,
         throttle=throttle,
@@ -260,12 +278,14 @@ async def start_browser_session(
     database: DatabaseDep,
     hasher: PasswordHasherDep,
     throttle: LoginThrottleDep,
+    revocations: RevocationsDep,
     settings: SettingsDep,
 ) -> BrowserSessionPublic:
     started = await auth_service.start_browser_session(
         database=database,
         hasher=hasher,
         throttle=throttle,
+        revocations=revocations,
         settings=settings,
         email=str(body.email),
         password=body.password,

@@ -144,6 +144,12 @@ class Settings(BaseSettings):
     session_touch_interval_seconds: int = Field(
         default=60, ge=0, description="Write a session's last-used time at most this often."
     )
+    max_sessions_per_user: int = Field(
+        default=100,
+        ge=1,
+        le=10_000,
+        description="Live sessions one account may have; signing in beyond it ends the least recently used.",
+    )
 
     # --- passwords: argon2id -----------------------------------------------------------------
     # Default m=64 MiB, t=3: the memory and passes of RFC 9106's low-memory profile (and of
@@ -168,6 +174,16 @@ class Settings(BaseSettings):
     rate_limit_password_forgot: str = "10/hour"
     rate_limit_verify: str = "30/hour"
     rate_limit_refresh: str = "60/minute"
+    rate_limit_mail_per_recipient: str = Field(
+        default="5 per hour",
+        description="Unsolicited emails (verification, sign-up notice, password reset) to one address.",
+    )
+    rate_limit_ipv6_prefix_length: int = Field(
+        default=64,
+        ge=32,
+        le=128,
+        description="IPv6 clients are limited per network of this prefix length (a subscriber holds a /64).",
+    )
 
     # --- email ----------------------------------------------------------------------------
     email_transport: Literal["file", "smtp"] = Field(
@@ -200,6 +216,7 @@ class Settings(BaseSettings):
         "rate_limit_password_forgot",
         "rate_limit_verify",
         "rate_limit_refresh",
+        "rate_limit_mail_per_recipient",
     )
     @classmethod
     def _valid_rate_limit(cls, value: str) -> str:

@@ -1,0 +1,47 @@
+"""`AfterResponseDep`: run a service call once the response has been sent, in its own transaction.
+
+For work whose presence must not show in the response or its timing (a password-reset request
+for an existing account does a lookup, a write and an email; for an unknown one, nothing):
+the response path does the same for both, and the work happens after it. The job is lost if
+the process dies before it runs; work that must never be lost goes through the durable queue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import BackgroundTasks, Depends
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.api.dependencies.core import DatabaseDep
+from app.core.logging import get_logger
+from app.db.session import Database
+
+logger = get_logger(__name__)
+
+Job = Callable[[AsyncSession], Awaitable[None]]
+
+
+class AfterResponse:
+    def __init__(self, background: BackgroundTasks, database: Database) -> None:
+        self._background = background
+        self._database = database
+
+    def run(self, name: str, job: Job) -> None:
+        self._background.add_task(self._run, name, job)
+
+    async def _run(self, name: str, job: Job) -> None:
+        try:
+            async with self._database.unit_of_work() as session:
+                await job(session)
+        except Exception:
+            # The response is already sent: nobody else will hear of the failure.
+            logger.exception("after_response_job_failed", job=name)
+
+
+async def get_after_response(background: BackgroundTasks, database: DatabaseDep) -> AfterResponse:
+    return AfterResponse(background, database)
+
+
+AfterResponseDep = Annotated[AfterResponse, Depends(get_after_response)]
