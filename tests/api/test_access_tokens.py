@@ -193,27 +193,34 @@ async def test_forged_or_invalid_tokens_are_401(
 
 
 @pytest.mark.parametrize(
-    ("claim_change", "accepted"),
+    ("claim_change", "typ", "accepted"),
     [
-        ({"exp": -3600}, False),
-        ({"nbf": 3600}, False),
-        ({"aud": "other"}, False),
-        ({"iss": "other"}, False),
-        ({}, True),
+        ({"exp": -3600}, "at+jwt", False),
+        ({"nbf": 3600}, "at+jwt", False),
+        ({"aud": "other"}, "at+jwt", False),
+        ({"iss": "other"}, "at+jwt", False),
+        ({}, None, False),  # no `typ`: a JWT of any purpose could pass for an access token
+        ({}, "JWT", False),
+        ({}, "refresh+jwt", False),
+        ({}, "at+jwt", True),
     ],
 )
 async def test_claims_checked_with_our_own_key(
-    signed_in: tuple[httpx.AsyncClient, dict[str, Any]], claim_change: dict[str, Any], accepted: bool
+    signed_in: tuple[httpx.AsyncClient, dict[str, Any]],
+    claim_change: dict[str, Any],
+    typ: str | None,
+    accepted: bool,
 ) -> None:
-    """Signed with the real key, so only the claim itself can make it fail."""
+    """Signed with the real key, so only the claim or the type itself can make it fail."""
     client, tokens = signed_in
     codec = client.app.state.token_codec  # type: ignore[attr-defined]
     claims = claims_of(tokens["access_token"])
     for name, value in claim_change.items():
         claims[name] = claims[name] + value if isinstance(value, int) else value
     token = jwt.encode(
-        claims, codec._signing_key, algorithm="EdDSA", headers={"kid": codec.current_kid, "typ": "at+jwt"}
+        claims, codec._signing_key, algorithm="EdDSA", headers={"kid": codec.current_kid, "typ": typ}
     )
+    assert header_of(token).get("typ") == typ  # PyJWT drops a `typ` of None
     response = await client.get(ME, headers=bearer(token))
     assert (response.status_code == 200) is accepted
 

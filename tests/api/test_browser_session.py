@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import httpx
 import pytest
+import time_machine
 
+from app.models.base import utcnow
 from tests.conftest import ClientFactory
 from tests.support.accounts import PASSWORD, verified_account
 from tests.support.smtp import MailSink
@@ -57,18 +59,82 @@ async def test_cookie_session_over_https(make_client: ClientFactory, mail: MailS
         assert (await client.get("/api/v1/users/me")).status_code == 401
 
 
-async def test_csrf_token_of_another_session_is_refused(make_client: ClientFactory, mail: MailSink) -> None:
+SESSION_COOKIE = "__Host-invoicer_session"
+CSRF_COOKIE = "__Host-invoicer_session_csrf"
+
+
+def session_cookie_of(response: httpx.Response) -> str:
+    cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith(f"{SESSION_COOKIE}="))
+    return cookie.split(";", 1)[0].split("=", 1)[1]
+
+
+async def patch_me(
+    client: httpx.AsyncClient, *, session: str, csrf_cookie: str | None, csrf_header: str
+) -> int:
+    """PATCH /users/me with exactly these cookies and header (nothing from the client's jar)."""
+    client.cookies.clear()
+    cookies = f"{SESSION_COOKIE}={session}" + (f"; {CSRF_COOKIE}={csrf_cookie}" if csrf_cookie else "")
+    response = await client.patch(
+        "/api/v1/users/me", json={"full_name": "X"}, headers={"Cookie": cookies, "X-CSRF-Token": csrf_header}
+    )
+    return response.status_code
+
+
+async def test_csrf_token_must_be_bound_to_the_session(make_client: ClientFactory, mail: MailSink) -> None:
+    """Cookie tossing: a sibling subdomain plants b's CSRF token as the cookie and sends it as the
+    header too. The double submit matches; only the token's binding to a's session refuses it."""
     async with make_client(base_url="https://testserver") as client:
         await verified_account(client, mail, "a@example.com")
         await verified_account(client, mail, "b@example.com")
         b_csrf = (await sign_in(client, "b@example.com")).json()["csrf_token"]
-        await sign_in(client, "a@example.com")  # the jar now holds a's session
-        # Planting b's token in both places (cookie tossing) still fails: it is bound to b's session.
-        client.cookies.set("__Host-invoicer_session_csrf", b_csrf, domain="testserver")
-        response = await client.patch(
-            "/api/v1/users/me", json={"full_name": "X"}, headers={"X-CSRF-Token": b_csrf}
+        a_signed_in = await sign_in(client, "a@example.com")
+        a_session, a_csrf = session_cookie_of(a_signed_in), a_signed_in.json()["csrf_token"]
+
+        assert await patch_me(client, session=a_session, csrf_cookie=b_csrf, csrf_header=b_csrf) == 403
+        assert await patch_me(client, session=a_session, csrf_cookie=a_csrf, csrf_header=a_csrf) == 200
+
+
+async def test_csrf_header_must_match_the_cookie(make_client: ClientFactory, mail: MailSink) -> None:
+    """A valid token for the session in the header is not enough: the cookie must carry it too."""
+    async with make_client(base_url="https://testserver") as client:
+        await verified_account(client, mail, "a@example.com")
+        signed_in = await sign_in(client, "a@example.com")
+        session, csrf = session_cookie_of(signed_in), signed_in.json()["csrf_token"]
+        other_valid = (await sign_in(client, "a@example.com")).json()["csrf_token"]  # another session's
+
+        assert await patch_me(client, session=session, csrf_cookie=None, csrf_header=csrf) == 403
+        assert await patch_me(client, session=session, csrf_cookie=other_valid, csrf_header=csrf) == 403
+        assert await patch_me(client, session=session, csrf_cookie=csrf, csrf_header=csrf) == 200
+
+
+async def test_signing_out_ends_the_session_on_the_server(make_client: ClientFactory, mail: MailSink) -> None:
+    """Not only does the browser drop the cookie: a copy of it kept elsewhere is dead too."""
+    async with make_client(base_url="https://testserver") as client:
+        await verified_account(client, mail, "leaving@example.com")
+        signed_in = await sign_in(client, "leaving@example.com")
+        copied = session_cookie_of(signed_in)
+        signed_out = await client.delete(
+            "/api/v1/auth/session", headers={"X-CSRF-Token": signed_in.json()["csrf_token"]}
         )
-        assert response.status_code == 403
+        assert signed_out.status_code == 204
+        client.cookies.clear()
+        replayed = await client.get("/api/v1/users/me", headers={"Cookie": f"{SESSION_COOKIE}={copied}"})
+        assert replayed.status_code == 401
+
+
+async def test_an_idle_browser_session_expires(make_client: ClientFactory, mail: MailSink) -> None:
+    async with make_client(
+        base_url="https://testserver",
+        refresh_token_idle_ttl_seconds=3600,
+        refresh_token_absolute_ttl_seconds=86400,
+    ) as client:
+        await verified_account(client, mail, "idle@example.com")
+        start = utcnow().timestamp()
+        await sign_in(client, "idle@example.com")
+        with time_machine.travel(start + 3000, tick=False):
+            assert (await client.get("/api/v1/users/me")).status_code == 200  # used: idle time restarts
+        with time_machine.travel(start + 3000 + 3601, tick=False):
+            assert (await client.get("/api/v1/users/me")).status_code == 401  # long before the absolute limit
 
 
 async def test_wrong_password_sets_no_cookie(client: httpx.AsyncClient, mail: MailSink) -> None:

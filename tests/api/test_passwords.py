@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+from typing import Any
+
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.core.security.passwords import PasswordHasher
 from app.models import User
-from tests.conftest import ClientFactory
+from tests.conftest import REDIS_URL, ClientFactory
 from tests.support.accounts import PASSWORD, bearer, login, tokens_for, verified_account
 from tests.support.smtp import MailSink
 
@@ -39,6 +43,44 @@ async def test_forgot_password_answers_the_same_for_unknown_addresses(
     assert known.content == unknown.content
     assert "reset-password?token=" in mail.last_to("known@example.com").body
     assert mail.to("nobody@example.com") == []
+
+
+async def test_forgot_password_does_its_work_after_the_response(
+    client: httpx.AsyncClient, mail: MailSink
+) -> None:
+    """No query runs before the answer goes out, for a known address as for an unknown one:
+    the response path costs the same either way, and its timing reveals nothing."""
+    await verified_account(client, mail, "timed@example.com")
+    app: Any = client.app  # type: ignore[attr-defined]
+    engine = app.state.database.engine
+    before_response: list[str] = []
+    responded = False
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if not responded:
+            before_response.append(statement)
+
+    async def watching(scope: Any, receive: Any, send: Any) -> None:
+        async def send_and_note(message: Any) -> None:
+            nonlocal responded
+            responded = responded or message["type"] == "http.response.start"
+            await send(message)
+
+        await app(scope, receive, send_and_note)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=watching), base_url="http://testserver"
+        ) as watched:
+            for email in ("timed@example.com", "nobody@example.com"):
+                responded = False
+                response = await watched.post("/api/v1/auth/password/forgot", json={"email": email})
+                assert response.status_code == 202
+                assert before_response == [], email
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
+    assert "reset-password?token=" in mail.last_to("timed@example.com").body  # sent, afterwards
 
 
 async def test_reset_sets_the_password_and_ends_every_session(
@@ -117,32 +159,128 @@ async def test_unknown_user_still_costs_a_password_verify(client: httpx.AsyncCli
     assert verified == [None]  # a dummy verify ran (against the dummy hash)
 
 
+def store_settings(store: str) -> dict[str, Any]:
+    """The throttle's storage: process memory (embedded mode) or Redis (full mode).
+
+    Redis is shared by every run, so a Redis test counts against a client address (and
+    accounts, see `unique`) of its own.
+    """
+    if store == "memory":
+        return {}
+    octets = uuid.uuid4().bytes[:3]
+    return {"redis_url": REDIS_URL, "client_address": (f"10.{octets[0]}.{octets[1]}.{octets[2]}", 1)}
+
+
+def unique(name: str) -> str:
+    """Redis is shared by every run: each test counts against addresses of its own."""
+    return f"{name}-{uuid.uuid4().hex[:12]}@example.com"
+
+
+@pytest.mark.parametrize("store", ["memory", "redis"])
 async def test_lockout_refuses_even_the_right_password_but_not_the_reset(
-    make_client: ClientFactory, mail: MailSink
+    make_client: ClientFactory, mail: MailSink, store: str
 ) -> None:
-    async with make_client(rate_limit_login_failures_per_account="3 per 15 minutes") as client:
-        await verified_account(client, mail, "locked@example.com")
+    locked_email, ghost = unique("locked"), unique("ghost")
+    async with make_client(
+        rate_limit_login_failures_per_account="3 per 15 minutes", **store_settings(store)
+    ) as client:
+        await verified_account(client, mail, locked_email)
         for _ in range(3):
-            assert (await login(client, "locked@example.com", "wrong password 123456")).status_code == 401
-        locked = await login(client, "locked@example.com")
+            assert (await login(client, locked_email, "wrong password 123456")).status_code == 401
+        locked = await login(client, locked_email)
         assert locked.status_code == 429
         assert locked.json()["code"] == "rate_limited"
         assert int(locked.headers["retry-after"]) > 0
         assert locked.headers["cache-control"] == "no-store"
         # An unknown account locks out identically: the 429 reveals nothing.
         for _ in range(3):
-            await login(client, "ghost@example.com", "wrong password 123456")
-        assert (await login(client, "ghost@example.com", "wrong password 123456")).status_code == 429
+            await login(client, ghost, "wrong password 123456")
+        assert (await login(client, ghost, "wrong password 123456")).status_code == 429
         # The reset flow still works, and clears the lock.
         assert (
-            await client.post("/api/v1/auth/password/forgot", json={"email": "locked@example.com"})
+            await client.post("/api/v1/auth/password/forgot", json={"email": locked_email})
         ).status_code == 202
-        token = mail.last_to("locked@example.com").token()
+        token = mail.last_to(locked_email).token()
         reset = await client.post(
             "/api/v1/auth/password/reset", json={"token": token, "new_password": NEW_PASSWORD}
         )
         assert reset.status_code == 204
-        assert (await login(client, "locked@example.com", NEW_PASSWORD)).status_code == 200
+        assert (await login(client, locked_email, NEW_PASSWORD)).status_code == 200
+
+
+class CountingHasher:
+    """The real hasher, counting the password checks it performs."""
+
+    def __init__(self, inner: PasswordHasher) -> None:
+        self._inner = inner
+        self.verified = 0
+
+    async def hash(self, password: str) -> str:
+        return await self._inner.hash(password)
+
+    async def verify(self, password: str, password_hash: str | None) -> tuple[bool, str | None]:
+        self.verified += 1
+        return await self._inner.verify(password, password_hash)
+
+
+@pytest.mark.parametrize("store", ["memory", "redis"])
+async def test_concurrent_guesses_never_outrun_the_throttle(
+    make_client: ClientFactory, mail: MailSink, store: str
+) -> None:
+    """30 wrong guesses at once against a quota of 10: 10 are checked, 20 refused unhashed."""
+    email = unique("guessed")
+    async with make_client(
+        rate_limit_login_failures_per_account="10 per 15 minutes",
+        rate_limit_login="1000/minute",
+        **store_settings(store),
+    ) as client:
+        await verified_account(client, mail, email)
+        app: Any = client.app  # type: ignore[attr-defined]
+        hasher = CountingHasher(app.state.password_hasher)
+        app.state.password_hasher = hasher
+        responses = await asyncio.gather(
+            *(login(client, email, f"wrong guess number {index:03d}") for index in range(30))
+        )
+        statuses = sorted(response.status_code for response in responses)
+        assert statuses == [401] * 10 + [429] * 20
+        assert hasher.verified == 10
+        assert (await login(client, email)).status_code == 429  # even the right password, now
+
+
+async def test_a_correct_password_forgives_the_accounts_earlier_attempts(
+    make_client: ClientFactory, mail: MailSink
+) -> None:
+    async with make_client(rate_limit_login_failures_per_account="3 per 15 minutes") as client:
+        await verified_account(client, mail, "forgiven@example.com")
+        for _ in range(2):
+            assert (await login(client, "forgiven@example.com", "wrong password 123456")).status_code == 401
+        assert (await login(client, "forgiven@example.com")).status_code == 200
+        for _ in range(2):  # the count started again: two more mistakes are still checked
+            assert (await login(client, "forgiven@example.com", "wrong password 123456")).status_code == 401
+        assert (await login(client, "forgiven@example.com")).status_code == 200
+
+
+async def test_a_wrong_current_password_counts_against_the_account(
+    make_client: ClientFactory, mail: MailSink
+) -> None:
+    """A stolen session must not become an unthrottled oracle for the password."""
+    async with make_client(rate_limit_login_failures_per_account="3 per 15 minutes") as client:
+        tokens = await tokens_for(client, mail, "oracle@example.com")
+        headers = bearer(tokens["access_token"])
+        for index in range(3):
+            wrong = await client.post(
+                "/api/v1/users/me/password",
+                json={"current_password": f"not it {index} 123456", "new_password": NEW_PASSWORD},
+                headers=headers,
+            )
+            assert wrong.status_code == 422
+        refused = await client.post(
+            "/api/v1/users/me/password",
+            json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+            headers=headers,
+        )
+        assert refused.status_code == 429
+        assert (await login(client, "oracle@example.com")).status_code == 429  # same account count
 
 
 async def test_per_ip_failures_are_throttled_separately(make_client: ClientFactory, mail: MailSink) -> None:

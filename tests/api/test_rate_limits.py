@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 import httpx
 import pytest
-from redis.asyncio import Redis
 
 from tests.conftest import REDIS_URL, ClientFactory
-from tests.support.accounts import login
+from tests.support.accounts import bearer, login, signup, tokens_for, verified_account
+from tests.support.smtp import MailSink
 
 pytestmark = pytest.mark.anyio
 
@@ -68,40 +69,88 @@ async def test_login_has_its_own_stricter_policy(make_client: ClientFactory) -> 
     assert policy["name"] == "login"
 
 
+def own_address() -> tuple[str, int]:
+    """Redis is shared by every run: a test that counts there counts for an address of its own."""
+    octets = uuid.uuid4().bytes[:3]
+    return (f"10.{octets[0]}.{octets[1]}.{octets[2]}", 1)
+
+
 async def test_limits_are_shared_by_replicas_through_redis(make_client: ClientFactory) -> None:
-    redis = Redis.from_url(REDIS_URL)
-    await redis.flushdb()
-    try:
-        settings = {"redis_url": REDIS_URL, "rate_limit_password_forgot": "2/minute"}
-        async with make_client(**settings) as replica_a, make_client(**settings) as replica_b:
-            assert (await forgot(replica_a)).status_code == 202
-            assert (await forgot(replica_b)).status_code == 202
-            assert (await forgot(replica_a)).status_code == 429
-            assert (await forgot(replica_b)).status_code == 429
-    finally:
-        await redis.flushdb()
-        await redis.aclose()
+    settings = {
+        "redis_url": REDIS_URL,
+        "rate_limit_password_forgot": "2/minute",
+        "client_address": own_address(),
+    }
+    async with make_client(**settings) as replica_a, make_client(**settings) as replica_b:
+        assert (await forgot(replica_a)).status_code == 202
+        assert (await forgot(replica_b)).status_code == 202
+        assert (await forgot(replica_a)).status_code == 429
+        assert (await forgot(replica_b)).status_code == 429
 
 
 async def test_revocation_is_shared_by_replicas_through_redis(
-    make_client: ClientFactory, mail: object
+    make_client: ClientFactory, mail: MailSink
 ) -> None:
-    from tests.support.accounts import bearer, tokens_for
+    async with (
+        make_client(redis_url=REDIS_URL, client_address=own_address()) as replica_a,
+        make_client(redis_url=REDIS_URL, client_address=own_address()) as replica_b,
+    ):
+        # Same signing key on both replicas, as production configures it.
+        replica_b.app.state.token_codec = replica_a.app.state.token_codec  # type: ignore[attr-defined]
+        tokens = await tokens_for(replica_a, mail, f"replicas-{uuid.uuid4().hex[:8]}@example.com")
+        headers = bearer(tokens["access_token"])
+        assert (await replica_b.get("/api/v1/users/me", headers=headers)).status_code == 200
+        assert (await replica_a.post("/api/v1/auth/logout", headers=headers)).status_code == 204
+        assert (await replica_b.get("/api/v1/users/me", headers=headers)).status_code == 401
 
-    redis = Redis.from_url(REDIS_URL)
-    await redis.flushdb()
-    try:
-        async with (
-            make_client(redis_url=REDIS_URL) as replica_a,
-            make_client(redis_url=REDIS_URL) as replica_b,
-        ):
-            # Same signing key on both replicas, as production configures it.
-            replica_b.app.state.token_codec = replica_a.app.state.token_codec  # type: ignore[attr-defined]
-            tokens = await tokens_for(replica_a, mail, "replicas@example.com")  # type: ignore[arg-type]
-            headers = bearer(tokens["access_token"])
-            assert (await replica_b.get("/api/v1/users/me", headers=headers)).status_code == 200
-            assert (await replica_a.post("/api/v1/auth/logout", headers=headers)).status_code == 204
-            assert (await replica_b.get("/api/v1/users/me", headers=headers)).status_code == 401
-    finally:
-        await redis.flushdb()
-        await redis.aclose()
+
+def other_network() -> str:
+    """A random /64 of the documentation prefix, as its first four groups."""
+    return f"2001:db8:{uuid.uuid4().hex[:4]}:{uuid.uuid4().hex[:4]}"
+
+
+@pytest.mark.parametrize("store", ["memory", "redis"])
+async def test_an_ipv6_client_is_limited_by_its_64_network(make_client: ClientFactory, store: str) -> None:
+    """Rotating addresses within the /64 a subscriber holds gives no fresh quota."""
+    network = other_network()
+    overrides = {"redis_url": REDIS_URL} if store == "redis" else {}
+    async with make_client(
+        rate_limit_password_forgot="2/minute", client_address=(f"{network}::1", 1), **overrides
+    ) as client:
+        app = client.app  # type: ignore[attr-defined]
+
+        async def from_address(address: str) -> httpx.Response:
+            transport = httpx.ASGITransport(app=app, client=(address, 1))
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as other:
+                return await forgot(other)
+
+        assert (await forgot(client)).status_code == 202
+        assert (await from_address(f"{network}:1234:5678:9abc:def0")).status_code == 202
+        assert (await from_address(f"{network}:ffff::42")).status_code == 429
+        assert (await from_address(f"{other_network()}::1")).status_code == 202
+
+
+async def test_reset_emails_to_one_address_are_limited_whoever_asks(
+    make_client: ClientFactory, mail: MailSink
+) -> None:
+    """Per-client limits bound the asking; the recipient's quota bounds the mail it gets."""
+    async with make_client(rate_limit_mail_per_recipient="2 per hour") as client:
+        await verified_account(client, mail, "inbox@example.com")
+        app = client.app  # type: ignore[attr-defined]
+        for index in range(5):  # five clients, each well within its own limit
+            transport = httpx.ASGITransport(app=app, client=(f"192.0.2.{index + 10}", 1))
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as asker:
+                response = await asker.post(
+                    "/api/v1/auth/password/forgot", json={"email": "inbox@example.com"}
+                )
+                assert response.status_code == 202  # the same answer, mail or no mail
+        resets = [message for message in mail.to("inbox@example.com") if "Reset" in message.subject]
+        assert len(resets) == 1  # the verification mail spent one of the two
+
+
+async def test_sign_up_notices_to_one_address_are_limited(make_client: ClientFactory, mail: MailSink) -> None:
+    async with make_client(rate_limit_mail_per_recipient="3 per hour") as client:
+        for _ in range(6):
+            assert (await signup(client, "taken@example.com")).status_code == 202
+        # One verification mail for the new account, then notices until the quota is spent.
+        assert len(mail.to("taken@example.com")) == 3

@@ -8,10 +8,12 @@ from typing import Any
 import httpx
 import pytest
 import time_machine
+from sqlalchemy import event
+from sqlalchemy.util import await_only
 
 from app.models.base import utcnow
 from tests.conftest import ClientFactory
-from tests.support.accounts import PASSWORD, bearer, login, tokens_for
+from tests.support.accounts import PASSWORD, bearer, login, tokens_for, verified_account
 from tests.support.smtp import MailSink
 
 pytestmark = pytest.mark.anyio
@@ -58,12 +60,24 @@ async def test_unknown_and_hostile_refresh_tokens(client: httpx.AsyncClient) -> 
     assert (await client.post(REFRESH, data={"refresh_token": "A" * 43})).status_code == 422
 
 
-async def test_concurrent_refresh_exactly_one_wins(
-    client: httpx.AsyncClient, tokens: dict[str, Any], database_url: str
-) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("concurrent writers: PostgreSQL (SQLite serializes whole transactions)")
-    responses = await asyncio.gather(*(refresh(client, tokens["refresh_token"]) for _ in range(2)))
+async def test_concurrent_refresh_exactly_one_wins(client: httpx.AsyncClient, tokens: dict[str, Any]) -> None:
+    """Forced, not hoped for: both requests have read the token as unspent before either spends it."""
+    engine = client.app.state.database.engine  # type: ignore[attr-defined]
+    barrier = asyncio.Barrier(2)
+    claims_seen = 0
+
+    def meet_before_claiming(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        nonlocal claims_seen
+        if statement.startswith("UPDATE refresh_tokens") and claims_seen < 2:
+            claims_seen += 1
+            await_only(asyncio.wait_for(barrier.wait(), 10))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", meet_before_claiming)
+    try:
+        responses = await asyncio.gather(*(refresh(client, tokens["refresh_token"]) for _ in range(2)))
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", meet_before_claiming)
+    assert claims_seen == 2
     statuses = sorted(response.status_code for response in responses)
     assert statuses == [200, 401]
     [winner] = [response.json() for response in responses if response.status_code == 200]
@@ -195,3 +209,23 @@ async def test_path_parameters_are_typed(client: httpx.AsyncClient, tokens: dict
     response = await client.delete("/api/v1/auth/sessions/not-a-uuid", headers=bearer(tokens["access_token"]))
     assert response.status_code == 422
     assert response.json()["errors"][0]["loc"] == ["path", "session_id"]
+
+
+async def test_client_details_are_bounded_before_they_are_stored(
+    make_client: ClientFactory, mail: MailSink
+) -> None:
+    """A proxy may pass on any text as the client address; a client sends any user agent."""
+    async with make_client(client_address=("forwarded-for-garbage", 1)) as client:
+        await verified_account(client, mail, "odd@example.com")
+        hostile_agent = "Agent\x00\x1b[31m\u2028" + "A" * 5000
+        response = await client.post(
+            "/api/v1/auth/token",
+            data={"username": "odd@example.com", "password": PASSWORD},
+            headers={"User-Agent": hostile_agent.encode("latin-1", "replace").decode("latin-1")},
+        )
+        assert response.status_code == 200
+        listing = await client.get("/api/v1/auth/sessions", headers=bearer(response.json()["access_token"]))
+        [stored] = listing.json()["items"]
+    assert stored["ip_address"] is None
+    assert stored["user_agent"].startswith("Agent[31m")
+    assert len(stored["user_agent"]) == 400
