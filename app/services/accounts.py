@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.core.config import Settings
+from app.core.email_address import normalize_email
 from app.core.errors import ConflictError, InvalidInputError, InvalidOneTimeTokenError, NotFoundError
 from app.core.permissions import Role
 from app.core.security.opaque import hash_token, new_token
@@ -24,7 +25,6 @@ from app.core.security.revocation import RevocationStore
 from app.db.session import Database
 from app.models import Membership, OneTimeToken, Organization, TokenPurpose, User
 from app.models.base import utcnow
-from app.models.user import normalize_email
 from app.services import emails
 from app.services.emails import Mailer
 from app.services.login_throttle import LoginThrottle
