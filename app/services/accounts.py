@@ -113,8 +113,8 @@ async def signup(
             slug = f"{slugify(organization_name)[:53]}-{secrets.token_hex(3)}"
         try:
             async with session.begin_nested():
-                user = User(email=email, full_name=full_name.strip(), password_hash=password_hash)
-                organization = Organization(name=organization_name.strip(), slug=slug)
+                user = User(email=email, full_name=full_name, password_hash=password_hash)
+                organization = Organization(name=organization_name, slug=slug)
                 session.add_all([user, organization])
                 await session.flush()
                 session.add(Membership(user_id=user.id, org_id=organization.id, role=Role.OWNER))
@@ -246,7 +246,7 @@ async def update_user(*, session: AsyncSession, user_id: uuid.UUID, changes: dic
     """Apply only the fields that were sent (PATCH)."""
     user = await get_user(session=session, user_id=user_id)
     if "full_name" in changes:
-        user.full_name = str(changes["full_name"]).strip()
+        user.full_name = str(changes["full_name"])
     await session.flush()
     return user
 
