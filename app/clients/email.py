@@ -13,6 +13,7 @@ import aiosmtplib
 import anyio
 
 from app.core.config import Settings
+from app.core.email_address import InvalidEmailAddressError, canonical_email
 from app.core.logging import get_logger
 
 logger = get_logger(__name__)
@@ -29,15 +30,42 @@ class EmailSender(Protocol):
     async def send(self, message: OutgoingEmail) -> None: ...
 
 
-def _mime(message: OutgoingEmail, sender: str) -> email.message.EmailMessage:
+class InvalidRecipientError(ValueError):
+    """Not sent: the recipient is not exactly one valid address in its normalised form."""
+
+
+def _recipient(to: str) -> str:
+    """The one envelope recipient, or raise. Never trust `to` to be a single address.
+
+    Headers are not where recipients come from: a `To` of `a,b@example.com` or
+    `x <victim@example.com>` would otherwise fan out into several SMTP envelope recipients.
+    """
+    if "\r" in to or "\n" in to:
+        raise InvalidRecipientError("the recipient contains a line break")
+    try:
+        address = canonical_email(to)
+    except InvalidEmailAddressError as error:
+        raise InvalidRecipientError(f"the recipient is not one valid address: {error}") from None
+    if address != to:
+        # Callers pass stored addresses, which are normalised; anything else was never validated.
+        raise InvalidRecipientError("the recipient is not in its normalised form")
+    return address
+
+
+def _mime(message: OutgoingEmail, sender: str) -> tuple[email.message.EmailMessage, str]:
+    """The message and its single envelope recipient, checked to agree with the `To` header."""
+    recipient = _recipient(message.to)
     mime = email.message.EmailMessage()
     mime["From"] = sender
-    mime["To"] = message.to
+    mime["To"] = recipient
+    parsed = mime["To"].addresses
+    if len(parsed) != 1 or parsed[0].display_name or parsed[0].addr_spec != recipient:
+        raise InvalidRecipientError("the To header does not parse back to the one recipient")
     mime["Subject"] = message.subject
     mime["Date"] = email.utils.formatdate(usegmt=True)
     mime["Message-ID"] = email.utils.make_msgid(domain="invoicer.localhost")
     mime.set_content(message.body)
-    return mime
+    return mime, recipient
 
 
 class SmtpEmailSender:
@@ -46,8 +74,10 @@ class SmtpEmailSender:
 
     async def send(self, message: OutgoingEmail) -> None:
         settings = self._settings
+        mime, recipient = _mime(message, settings.email_from)
         await aiosmtplib.send(
-            _mime(message, settings.email_from),
+            mime,
+            recipients=[recipient],  # explicit: never derived from the headers
             hostname=settings.smtp_host,
             port=settings.smtp_port,
             username=settings.smtp_username,
@@ -56,7 +86,7 @@ class SmtpEmailSender:
             use_tls=settings.smtp_use_tls,
             timeout=settings.smtp_timeout_seconds,
         )
-        logger.info("email_sent", to_domain=message.to.rsplit("@", 1)[-1], subject=message.subject)
+        logger.info("email_sent", to_domain=recipient.rsplit("@", 1)[-1], subject=message.subject)
 
 
 class FileEmailSender:
@@ -67,16 +97,14 @@ class FileEmailSender:
         self._dir = Path(settings.mail_dir)
 
     async def send(self, message: OutgoingEmail) -> None:
-        mime = _mime(message, self._settings.email_from)
-        safe_to = re.sub(r"[^A-Za-z0-9@._-]", "_", message.to)
+        mime, recipient = _mime(message, self._settings.email_from)
+        safe_to = re.sub(r"[^A-Za-z0-9@._-]", "_", recipient)
         stamp = email.utils.parsedate_to_datetime(str(mime["Date"])).strftime("%Y%m%dT%H%M%S")
         path = anyio.Path(self._dir / f"{stamp}-{safe_to}-{str(mime['Message-ID']).strip('<>')}.eml")
         await anyio.Path(self._dir).mkdir(parents=True, exist_ok=True)
         await path.write_bytes(bytes(mime))
         # Dev only (refused in staging/prod): the body, links included, is meant to be read here.
-        logger.info(
-            "email_written", to=message.to, subject=message.subject, path=str(path), body=message.body
-        )
+        logger.info("email_written", to=recipient, subject=message.subject, path=str(path), body=message.body)
 
 
 def create_email_sender(settings: Settings) -> EmailSender:

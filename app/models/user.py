@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -15,15 +14,13 @@ if TYPE_CHECKING:
     from app.models.organization import Membership
 
 
-def normalize_email(email: str) -> str:
-    """One spelling per address: NFKC, trimmed, lower-case (so uniqueness is case-insensitive)."""
-    return unicodedata.normalize("NFKC", email).strip().lower()
-
-
 class User(UUIDPrimaryKey, Timestamps, Base):
     __tablename__ = "users"
 
-    # Stored normalized (trimmed, lower-case), so the unique constraint is case-insensitive.
+    # Stored normalized (app/core/email_address.py: NFKC, trimmed, lower-case), so the unique
+    # constraint is case-insensitive.
+    # Requests bound addresses to EMAIL_MAX_LENGTH (254) characters after normalisation, below
+    # the column's 320, so no accepted address can fail to fit (a test keeps the two in step).
     email: Mapped[str] = mapped_column(String(320), unique=True)
     full_name: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(255))

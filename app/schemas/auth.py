@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import BaseModel, Field
 
-from app.schemas.common import SingleLineText, StrictInput, UtcDateTime
+from app.schemas.common import EmailAddress, Name, StrictInput, UtcDateTime
 
 # Bounds here are about hostile input; the password policy (length, common passwords) is
 # applied by the service with the configured limits.
@@ -16,10 +16,10 @@ OpaqueToken = Field(min_length=16, max_length=512, pattern=r"^[A-Za-z0-9_\-.~+/=
 
 
 class SignupRequest(StrictInput):
-    email: EmailStr = Field(max_length=320)
+    email: EmailAddress
     password: str = Password
-    full_name: SingleLineText = Field(min_length=1, max_length=200)
-    organization_name: SingleLineText = Field(min_length=1, max_length=200)
+    full_name: Name
+    organization_name: Name
 
 
 class Accepted(BaseModel):
@@ -43,7 +43,7 @@ class RefreshRequest(StrictInput):
 
 
 class ForgotPasswordRequest(StrictInput):
-    email: EmailStr = Field(max_length=320)
+    email: EmailAddress
 
 
 class ResetPasswordRequest(StrictInput):
@@ -52,7 +52,7 @@ class ResetPasswordRequest(StrictInput):
 
 
 class BrowserSessionRequest(StrictInput):
-    email: EmailStr = Field(max_length=320)
+    email: EmailAddress
     password: str = Password
 
 

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from app.core.permissions import Role
-from app.schemas.common import SingleLineText, StrictInput, UtcDateTime, reject_null
+from app.schemas.common import Name, StrictInput, UtcDateTime, reject_null
 
 
 class MembershipPublic(BaseModel):
@@ -30,7 +30,7 @@ class UserPublic(BaseModel):
 class UserUpdate(StrictInput):
     """PATCH: only the fields sent are applied."""
 
-    full_name: SingleLineText | None = Field(default=None, min_length=1, max_length=200)
+    full_name: Name | None = None
 
     _not_null = field_validator("full_name", mode="before")(reject_null)
 

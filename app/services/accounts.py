@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.core.config import Settings
+from app.core.email_address import normalize_email
 from app.core.errors import ConflictError, InvalidInputError, InvalidOneTimeTokenError, NotFoundError
 from app.core.permissions import Role
 from app.core.security.opaque import hash_token, new_token
@@ -24,7 +25,6 @@ from app.core.security.revocation import RevocationStore
 from app.db.session import Database
 from app.models import Membership, OneTimeToken, Organization, TokenPurpose, User
 from app.models.base import utcnow
-from app.models.user import normalize_email
 from app.services import emails
 from app.services.emails import Mailer, RecipientQuota
 from app.services.login_throttle import LoginThrottle
@@ -154,8 +154,8 @@ async def signup(
             slug = f"{slugify(organization_name)[:53]}-{secrets.token_hex(3)}"
         try:
             async with session.begin_nested():
-                user = User(email=email, full_name=full_name.strip(), password_hash=password_hash)
-                organization = Organization(name=organization_name.strip(), slug=slug)
+                user = User(email=email, full_name=full_name, password_hash=password_hash)
+                organization = Organization(name=organization_name, slug=slug)
                 session.add_all([user, organization])
                 await session.flush()
                 session.add(Membership(user_id=user.id, org_id=organization.id, role=Role.OWNER))
@@ -324,7 +324,7 @@ async def update_user(*, session: AsyncSession, user_id: uuid.UUID, changes: dic
     """Apply only the fields that were sent (PATCH)."""
     user = await get_user(session=session, user_id=user_id)
     if "full_name" in changes:
-        user.full_name = str(changes["full_name"]).strip()
+        user.full_name = str(changes["full_name"])
     await session.flush()
     return user
 

@@ -17,6 +17,7 @@ from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
+from app.core.email_address import normalize_email
 from app.core.errors import (
     EmailNotVerifiedError,
     InvalidAccessTokenError,
@@ -33,7 +34,6 @@ from app.core.security.revocation import RevocationStore
 from app.db.session import Database
 from app.models import AuthSession, RefreshToken, User
 from app.models.base import new_id, utcnow
-from app.models.user import normalize_email
 from app.services.login_throttle import LoginThrottle
 from app.services.sessions import end_sessions_over_cap, revoke_sessions
 

@@ -14,10 +14,10 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
+from app.core.email_address import normalize_email
 from app.core.errors import ConflictError, NotFoundError, PermissionDeniedError
 from app.core.security.revocation import RevocationStore
 from app.models import User
-from app.models.user import normalize_email
 from app.services.accounts import invalidate_password_reset_links
 from app.services.sessions import revoke_user_sessions
 

@@ -61,6 +61,11 @@ class MailSink:
         with self._lock:
             self._messages.clear()
 
+    def received(self) -> list[ReceivedMail]:
+        """Everything received since the last `clear()`, whoever it was for."""
+        with self._lock:
+            return list(self._messages)
+
     def to(self, address: str) -> list[ReceivedMail]:
         with self._lock:
             return [message for message in self._messages if address in message.to]

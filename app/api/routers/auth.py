@@ -34,7 +34,7 @@ from app.schemas.auth import (
     TokenResponse,
     VerifyEmailRequest,
 )
-from app.schemas.common import OffsetPage, SingleLineText
+from app.schemas.common import EmailAddress, OffsetPage
 from app.services import accounts
 from app.services import auth as auth_service
 from app.services import sessions as sessions_service
@@ -58,9 +58,9 @@ class PasswordGrantForm:
 
 
 async def password_grant_form(
-    username: Annotated[
-        SingleLineText, Form(min_length=1, max_length=320, description="Your email address.")
-    ],
+    # Normalised and validated like every other email field: a username that is not one plain
+    # address is a 422 before any lookup, and the sign-in sees only the normalised spelling.
+    username: Annotated[EmailAddress, Form(description="Your email address.")],
     password: Annotated[str, Form(min_length=1, max_length=4096)],
     grant_type: Annotated[str, Form(pattern="^password$")] = "password",
     scope: Annotated[str, Form(max_length=1000)] = "",
