@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: help uv sync run serve migrate seed lint fmt typecheck test test-sqlite test-postgres bench-login bench-reads bench-profile bench-memory bench-soak clean
+.PHONY: help uv sync run serve migrate seed lint fmt typecheck test test-sqlite test-postgres bench-login bench-reads bench-server bench-profile bench-memory bench-soak clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -67,6 +67,10 @@ bench-login: sync ## Login under load vs. raw argon2id rate (needs wrk, PostgreS
 bench-reads: sync ## Authenticated reads under load vs. /livez in the same run (needs wrk, PostgreSQL, Redis)
 	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 2; }
 	@$(UV) run --frozen python bench/reads.py
+
+bench-server: sync ## The bounded HTTP protocol vs uvicorn's stock one, same run (needs wrk; SQLite)
+	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 2; }
+	@$(UV) run --frozen python bench/server_limits.py
 
 bench-profile: sync ## Where a request's CPU goes: py-spy samples the server under wrk (needs wrk)
 	@$(UV) run --frozen python bench/profile.py

@@ -34,10 +34,20 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default: PORT).")] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes (default: WORKERS).")] = None,
 ) -> None:
-    """Serve the API with uvicorn (proxy headers, graceful shutdown, our own access log)."""
+    """Serve the API with uvicorn (proxy headers, graceful shutdown, our own access log).
+
+    What it reads from clients is bounded: header size and time, connections (app/server.py).
+    """
     import uvicorn
 
+    from app.server import OpenFileLimitError, ensure_open_file_limit, uvicorn_options
+
     settings = _settings()
+    try:
+        ensure_open_file_limit(settings)
+    except OpenFileLimitError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(code=2) from None
     worker_count = workers or settings.workers
     if worker_count > 1:
         _share_metrics_between_workers()
@@ -61,6 +71,7 @@ def serve(
         access_log=False,  # one line per request comes from AccessLogMiddleware
         log_config=None,  # keep our structlog pipeline
         server_header=False,
+        **uvicorn_options(settings),
     )
 
 

@@ -82,6 +82,22 @@ class ServiceUnavailableError(AppError):
     title = "Service unavailable"
 
 
+class RequestHeaderTimeoutError(AppError):
+    """The HTTP server's answer to headers that do not arrive in time (app/server.py)."""
+
+    status = 408
+    code = "request_header_timeout"
+    title = "Request header timeout"
+
+
+class RequestHeaderFieldsTooLargeError(AppError):
+    """The HTTP server's answer to a request line and headers over budget (app/server.py)."""
+
+    status = 431
+    code = "request_header_too_large"
+    title = "Request header fields too large"
+
+
 class InvalidInputError(AppError):
     """Input that passed the schema but not a configured rule; shaped like validation errors."""
 

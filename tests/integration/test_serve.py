@@ -10,22 +10,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.live_server import invoicer, start_server, wait_until_ready
+from tests.support.live_server import invoicer, serve_env, start_server, wait_until_ready
 from tests.support.network import free_port
 
 pytestmark = pytest.mark.slow
-
-
-def serve_env(database: Path, port: int, **settings: str) -> dict[str, str]:
-    """The environment of an `invoicer` process on a SQLite file (none of ours leaks in)."""
-    inherited = {key: value for key, value in os.environ.items() if key != "PROMETHEUS_MULTIPROC_DIR"}
-    return {
-        **inherited,
-        "APP_ENV": "test",
-        "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
-        "PORT": str(port),
-        **settings,
-    }
 
 
 def test_serve_answers_then_drains_on_sigterm(tmp_path: Path) -> None:

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
+
+
+def serve_env(database: Path, port: int, **settings: str) -> dict[str, str]:
+    """The environment of an `invoicer` process on a SQLite file (none of ours leaks in)."""
+    inherited = {key: value for key, value in os.environ.items() if key != "PROMETHEUS_MULTIPROC_DIR"}
+    return {
+        **inherited,
+        "APP_ENV": "test",
+        "DATABASE_URL": f"sqlite+aiosqlite:///{database}",
+        "PORT": str(port),
+        **settings,
+    }
 
 
 def invoicer(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

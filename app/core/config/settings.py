@@ -64,6 +64,25 @@ class Settings(BaseSettings):
         description="After SIGTERM, keep serving (with /readyz at 503) this long before closing.",
     )
 
+    # What the server reads before the app sees a request (app/server.py), per worker.
+    max_request_header_bytes: int = Field(
+        default=16_384, ge=1024, le=1_048_576, description="Request line and headers; larger: 431."
+    )
+    max_request_header_fields: int = Field(default=100, ge=10, le=10_000)
+    request_header_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300, description="From connection or first byte to complete headers; then 408."
+    )
+    keep_alive_timeout_seconds: int = Field(default=5, ge=1, le=3600)
+    max_connections_per_worker: int = Field(
+        default=1000, ge=1, le=1_000_000, description="Open connections; beyond: 503 and closed."
+    )
+    limit_concurrency: int | None = Field(
+        default=None,
+        ge=1,
+        description="uvicorn's limit: past this many connections or running requests, 503.",
+    )
+    listen_backlog: int = Field(default=2048, ge=1, le=65_535)
+
     # --- API behaviour ------------------------------------------------------------------
     docs_enabled: bool | None = Field(
         default=None, description="Serve /docs, /redoc, /openapi.json. Default: on except in prod."
