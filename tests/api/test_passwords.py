@@ -8,13 +8,14 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.core.security.passwords import PasswordHasher
 from app.models import User
 from tests.conftest import REDIS_URL, ClientFactory
 from tests.support.accounts import PASSWORD, bearer, login, tokens_for, verified_account
+from tests.support.response_path import statements_before_response
 from tests.support.smtp import MailSink
 
 pytestmark = pytest.mark.anyio
@@ -51,35 +52,11 @@ async def test_forgot_password_does_its_work_after_the_response(
     """No query runs before the answer goes out, for a known address as for an unknown one:
     the response path costs the same either way, and its timing reveals nothing."""
     await verified_account(client, mail, "timed@example.com")
-    app: Any = client.app  # type: ignore[attr-defined]
-    engine = app.state.database.engine
-    before_response: list[str] = []
-    responded = False
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if not responded:
-            before_response.append(statement)
-
-    async def watching(scope: Any, receive: Any, send: Any) -> None:
-        async def send_and_note(message: Any) -> None:
-            nonlocal responded
-            responded = responded or message["type"] == "http.response.start"
-            await send(message)
-
-        await app(scope, receive, send_and_note)
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=watching), base_url="http://testserver"
-        ) as watched:
-            for email in ("timed@example.com", "nobody@example.com"):
-                responded = False
-                response = await watched.post("/api/v1/auth/password/forgot", json={"email": email})
-                assert response.status_code == 202
-                assert before_response == [], email
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
+    for email in ("timed@example.com", "nobody@example.com"):
+        before = await statements_before_response(
+            client, "POST", "/api/v1/auth/password/forgot", json={"email": email}
+        )
+        assert before == [], email
     assert "reset-password?token=" in mail.last_to("timed@example.com").body  # sent, afterwards
 
 

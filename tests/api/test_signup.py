@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from app.core.permissions import Role
 from app.models import Membership, Organization, User
 from tests.support.accounts import PASSWORD, login, signup, verified_account
+from tests.support.response_path import statements_before_response
 from tests.support.smtp import MailSink
 
 pytestmark = pytest.mark.anyio
@@ -240,3 +241,18 @@ async def test_concurrent_signups_with_one_email_create_one_account(
     assert len(subjects) == 2
     assert subjects[0].startswith("Confirm your email")
     assert subjects[1].startswith("Someone tried to sign up")
+
+
+async def test_sign_up_does_its_work_after_the_response(client: httpx.AsyncClient, mail: MailSink) -> None:
+    """A new address and a taken one: no query before the answer, so its timing tells nothing."""
+    await verified_account(client, mail, "first@example.com")
+    for email in ("first@example.com", "second@example.com"):
+        body = {
+            "email": email,
+            "password": PASSWORD,
+            "full_name": "Same Timing",
+            "organization_name": "Timing Org",
+        }
+        assert await statements_before_response(client, "POST", "/api/v1/auth/signup", json=body) == [], email
+    assert "already has one" in mail.last_to("first@example.com").body
+    assert "verify-email?token=" in mail.last_to("second@example.com").body

@@ -88,31 +88,37 @@ def token_response(tokens: TokenPair, response: Response) -> TokenResponse:
     status_code=status.HTTP_202_ACCEPTED,
     summary="Create an account and its organization",
     description=(
-        "Always answers 202 with the same body. A new address receives a verification link; an "
-        "address that already has an account receives a notice instead, so the response "
-        "reveals nothing about which addresses are registered."
+        "Always answers 202 with the same body, as soon as the password passes the policy. A new "
+        "address receives a verification link; an address that already has an account receives "
+        "a notice instead. The account is created after the response, so neither the answer "
+        "nor its timing reveals which addresses are registered."
     ),
     dependencies=[Depends(RateLimit("signup"))],
 )
 async def signup(
     body: SignupRequest,
-    session: SessionDep,
+    after_response: AfterResponseDep,
     hasher: PasswordHasherDep,
     mailer: MailerDep,
     quota: RecipientQuotaDep,
     settings: SettingsDep,
 ) -> Accepted:
-    await accounts.signup(
-        session=session,
-        hasher=hasher,
-        mailer=mailer,
-        quota=quota,
-        settings=settings,
-        email=str(body.email),
-        password=body.password,
-        full_name=body.full_name,
-        organization_name=body.organization_name,
-    )
+    accounts.check_signup(settings, email=str(body.email), password=body.password)
+
+    async def create_account(session: AsyncSession) -> None:
+        await accounts.signup(
+            session=session,
+            hasher=hasher,
+            mailer=mailer,
+            quota=quota,
+            settings=settings,
+            email=str(body.email),
+            password=body.password,
+            full_name=body.full_name,
+            organization_name=body.organization_name,
+        )
+
+    after_response.run("signup", create_account)
     return Accepted(detail="Check your inbox to continue.")
 
 
