@@ -75,8 +75,15 @@ async def test_access_log_has_one_line_per_request(
     assert entry["client"] == "127.0.0.1"
 
 
-async def test_server_timing_header(client: httpx.AsyncClient) -> None:
-    response = await client.get("/livez")
+async def test_server_timing_is_off_by_default(client: httpx.AsyncClient) -> None:
+    """It would hand every caller the timing differences a timing attack measures."""
+    for response in (await client.get("/livez"), await client.get("/missing")):
+        assert "server-timing" not in response.headers
+
+
+async def test_server_timing_header_when_enabled(make_client: ClientFactory) -> None:
+    async with make_client(server_timing_enabled=True) as client:
+        response = await client.get("/livez")
     assert response.headers["server-timing"].startswith("app;dur=")
 
 

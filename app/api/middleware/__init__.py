@@ -50,7 +50,7 @@ def build_middleware(
         #    by a later layer) carries the request id.
         Middleware(RequestContextMiddleware),
         # 2. Sees the final status of everything inside it, including guarded 500s and 504s.
-        Middleware(AccessLogMiddleware),
+        Middleware(AccessLogMiddleware, server_timing=settings.server_timing_enabled),
         # 2b. Metrics, for the same reason (unless METRICS_ENABLED=false).
         *([Middleware(MetricsMiddleware, metrics=metrics)] if metrics is not None else []),
         # 3. Hardening headers on every response, errors included.

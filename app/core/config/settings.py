@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     gzip_minimum_size: int = Field(default=1024, ge=0)
     max_request_body_bytes: int = Field(default=1_048_576, ge=1024)
     request_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    server_timing_enabled: bool = Field(
+        default=False,
+        description="Send each request's duration as Server-Timing (it shows callers timing differences).",
+    )
 
     # --- database -----------------------------------------------------------------------
     database_url: str = "sqlite+aiosqlite:///./var/invoicer.db"
