@@ -103,6 +103,10 @@ class Settings(BaseSettings):
     redis_url: SecretStr | None = None
     broker_url: SecretStr | None = None
     health_check_timeout_seconds: float = Field(default=0.8, gt=0, le=5)
+    readyz_details_public: bool = Field(
+        default=False,
+        description="Show /readyz's per-dependency checks to everyone, not only to the METRICS_TOKEN bearer.",
+    )
 
     # --- logging ------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
