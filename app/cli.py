@@ -6,7 +6,7 @@ import asyncio
 import json
 import os
 import tempfile
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -17,10 +17,10 @@ cli = typer.Typer(help="Invoicer: a multi-tenant invoicing API.", no_args_is_hel
 logger = get_logger("invoicer.cli")
 
 
-def _settings() -> Settings:
+def _settings(**overrides: Any) -> Settings:
     """Validated settings, or one readable message and exit status 2."""
     try:
-        settings = load_settings()
+        settings = load_settings(**overrides)
     except SettingsError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(code=2) from None
@@ -42,13 +42,16 @@ def serve(
 
     from app.server import OpenFileLimitError, ensure_open_file_limit, uvicorn_options
 
-    settings = _settings()
+    # --workers goes through the same validation as WORKERS (several need Redis), and reaches
+    # the worker processes, which load their settings from the environment.
+    settings = _settings(**({"workers": workers} if workers is not None else {}))
+    worker_count = settings.workers
+    os.environ["WORKERS"] = str(worker_count)
     try:
         ensure_open_file_limit(settings)
     except OpenFileLimitError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(code=2) from None
-    worker_count = workers or settings.workers
     if worker_count > 1:
         _share_metrics_between_workers()
     bind_host = host or settings.host

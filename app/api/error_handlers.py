@@ -98,7 +98,12 @@ async def handle_unavailable_dependency(request: Request, exc: Exception) -> Res
 
 
 async def handle_unexpected_error(_request: Request, exc: Exception) -> Response:
-    """Last resort (Starlette's ServerErrorMiddleware); normally ErrorGuardMiddleware answers."""
+    """Last resort (Starlette's ServerErrorMiddleware); normally ErrorGuardMiddleware answers.
+
+    Database errors (a failed statement, not an outage) also end here. Their text can quote
+    the row's values, so the log pipeline renders them by SQLSTATE, constraint, table and
+    statement instead (app/core/logging/exceptions.py), wherever they are logged from.
+    """
     logger.error("unhandled_exception", exc_info=exc)
     return internal_error_response()
 

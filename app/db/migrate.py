@@ -9,10 +9,11 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.pool import NullPool
 
 from app.db.session import ensure_sqlite_directory
+from app.db.session.engine import new_async_engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 VERSION_TABLE = "alembic_version"
@@ -34,7 +35,7 @@ def head_revisions() -> set[str]:
 async def upgrade_to_head(url: str) -> None:
     """Migrate the database at `url` to the latest revision."""
     ensure_sqlite_directory(url)
-    engine = create_async_engine(url, poolclass=NullPool)
+    engine = new_async_engine(url, poolclass=NullPool)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_upgrade)

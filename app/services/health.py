@@ -28,8 +28,11 @@ class HealthReport:
     checks: dict[str, list[dict[str, Any]]]
     output: str | None = None
 
-    def as_json(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"status": self.status, "checks": self.checks}
+    def as_json(self, *, details: bool) -> dict[str, Any]:
+        """The health+json body; `checks` (which dependencies, how fast) only with `details`."""
+        body: dict[str, Any] = {"status": self.status}
+        if details:
+            body["checks"] = self.checks
         if self.output:
             body["output"] = self.output
         return body

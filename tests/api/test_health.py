@@ -1,4 +1,8 @@
-"""Probes: /livez answers while dependencies are down; /readyz tells whether we can serve."""
+"""Probes: /livez answers while dependencies are down; /readyz tells whether we can serve.
+
+/readyz tells everyone pass or fail; which dependency failed, and how fast each answered, only
+an operator (the METRICS_TOKEN bearer) or a deployment that made the details public.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +16,45 @@ pytestmark = pytest.mark.anyio
 
 HEALTH = "application/health+json"
 UNREACHABLE_POSTGRES = "postgresql+asyncpg://postgres@127.0.0.1:1/nowhere"
+OPERATOR_TOKEN = "operator-token-for-health-details-0123456789"
+OPERATOR = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+DETAILS_PUBLIC = {"readyz_details_public": True}
+
+
+async def test_readyz_tells_only_pass_or_fail_publicly(make_client: ClientFactory) -> None:
+    async with make_client(
+        redis_url=REDIS_URL, metrics_token=OPERATOR_TOKEN, health_check_timeout_seconds=5
+    ) as client:
+        anonymous = await client.get("/readyz")
+        wrong = await client.get("/readyz", headers={"Authorization": "Bearer not-the-token"})
+        operator = await client.get("/readyz", headers=OPERATOR)
+    for response in (anonymous, wrong):
+        assert response.status_code == 200
+        assert response.headers["content-type"] == HEALTH
+        assert response.json() == {"status": "pass"}
+    assert operator.json()["checks"]["redis:responseTime"][0]["status"] == "pass"
+
+
+async def test_readyz_failure_names_no_dependency_publicly(make_client: ClientFactory) -> None:
+    async with make_client(redis_url="redis://127.0.0.1:1/0", metrics_token=OPERATOR_TOKEN) as client:
+        anonymous = await client.get("/readyz")
+        operator = await client.get("/readyz", headers=OPERATOR)
+    assert anonymous.status_code == operator.status_code == 503
+    assert anonymous.json() == {"status": "fail"}
+    assert operator.json()["checks"]["redis:responseTime"][0]["status"] == "fail"
+
+
+async def test_readyz_details_need_a_token_to_compare_with(make_client: ClientFactory) -> None:
+    """Without METRICS_TOKEN there is no operator bearer: no header reveals the details."""
+    async with make_client(metrics_token=None) as client:
+        for headers in ({}, {"Authorization": "Bearer "}, {"Authorization": "Bearer None"}):
+            assert (await client.get("/readyz", headers=headers)).json() == {"status": "pass"}
 
 
 async def test_readyz_passes_on_a_migrated_database(make_client: ClientFactory) -> None:
     # A generous timeout: this is about what is checked; a first connection on a busy CI
     # machine once took longer than the production default of 0.8 s.
-    async with make_client(health_check_timeout_seconds=5) as client:
+    async with make_client(health_check_timeout_seconds=5, **DETAILS_PUBLIC) as client:
         response = await client.get("/readyz")
     assert response.status_code == 200
     assert response.headers["content-type"] == HEALTH
@@ -30,7 +67,7 @@ async def test_readyz_passes_on_a_migrated_database(make_client: ClientFactory) 
 
 async def test_readyz_checks_redis_and_broker_when_configured(make_client: ClientFactory) -> None:
     async with make_client(
-        redis_url=REDIS_URL, broker_url=BROKER_URL, health_check_timeout_seconds=5
+        redis_url=REDIS_URL, broker_url=BROKER_URL, health_check_timeout_seconds=5, **DETAILS_PUBLIC
     ) as client:
         body = (await client.get("/readyz")).json()
     assert body["status"] == "pass"
@@ -39,14 +76,18 @@ async def test_readyz_checks_redis_and_broker_when_configured(make_client: Clien
 
 
 async def test_readyz_fails_when_redis_is_unreachable(make_client: ClientFactory) -> None:
-    async with make_client(redis_url="redis://127.0.0.1:1/0") as client:
+    async with make_client(redis_url="redis://127.0.0.1:1/0", **DETAILS_PUBLIC) as client:
         response = await client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["redis:responseTime"][0]["status"] == "fail"
 
 
 async def unreachable_database_app() -> FastAPI:
-    return create_app(settings_for_test(database_url=UNREACHABLE_POSTGRES, health_check_timeout_seconds=0.5))
+    return create_app(
+        settings_for_test(
+            database_url=UNREACHABLE_POSTGRES, health_check_timeout_seconds=0.5, **DETAILS_PUBLIC
+        )
+    )
 
 
 async def test_readyz_503_and_livez_200_with_database_down() -> None:
@@ -63,7 +104,9 @@ async def test_readyz_503_and_livez_200_with_database_down() -> None:
 
 
 async def test_readyz_503_when_migrations_are_not_applied(sqlite_url: str) -> None:
-    async with running_app(create_app(settings_for_test(database_url=sqlite_url))) as client:
+    async with running_app(
+        create_app(settings_for_test(database_url=sqlite_url, **DETAILS_PUBLIC))
+    ) as client:
         response = await client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["sqlite:responseTime"][0]["output"] == (

@@ -7,10 +7,12 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request, Response
 
 from tests.conftest import ClientFactory
+from tests.support.accounts import PASSWORD, bearer, tokens_for
 from tests.support.logs import json_log_lines
+from tests.support.smtp import MailSink
 
 pytestmark = pytest.mark.anyio
 
@@ -75,8 +77,15 @@ async def test_access_log_has_one_line_per_request(
     assert entry["client"] == "127.0.0.1"
 
 
-async def test_server_timing_header(client: httpx.AsyncClient) -> None:
-    response = await client.get("/livez")
+async def test_server_timing_is_off_by_default(client: httpx.AsyncClient) -> None:
+    """It would hand every caller the timing differences a timing attack measures."""
+    for response in (await client.get("/livez"), await client.get("/missing")):
+        assert "server-timing" not in response.headers
+
+
+async def test_server_timing_header_when_enabled(make_client: ClientFactory) -> None:
+    async with make_client(server_timing_enabled=True) as client:
+        response = await client.get("/livez")
     assert response.headers["server-timing"].startswith("app;dur=")
 
 
@@ -183,3 +192,74 @@ async def test_access_log_names_the_full_route_template(
     [entry] = [line for line in lines if line.get("logger") == "invoicer.access"]
     assert entry["route"] == "/api/v1/auth/sessions/{session_id}"
     assert session_id not in json.dumps(entry)
+
+
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+
+
+async def test_api_responses_may_load_run_or_frame_nothing(client: httpx.AsyncClient) -> None:
+    for response in (
+        await client.get("/livez"),
+        await client.get("/missing"),
+        await client.get("/api/v1/users/me"),
+        await client.get("/openapi.json"),
+    ):
+        assert response.headers["content-security-policy"] == API_CSP
+
+
+def add_caching_routes(app: FastAPI) -> None:
+    router = APIRouter()
+
+    @router.get("/cacheable")
+    async def cacheable(response: Response) -> dict[str, str]:
+        response.headers["Cache-Control"] = "private, max-age=60"
+        return {"ok": "yes"}
+
+    @router.get("/plain")
+    async def plain() -> dict[str, str]:
+        return {"ok": "yes"}
+
+    @router.get("/sets-cookie")
+    async def sets_cookie(response: Response) -> dict[str, str]:
+        response.set_cookie("preference", "dark")
+        return {"ok": "yes"}
+
+    app.include_router(router)
+
+
+@pytest.mark.parametrize("base_url", ["http://testserver", "https://testserver"])
+async def test_responses_to_credentials_are_never_stored(
+    make_client: ClientFactory, mail: MailSink, base_url: str
+) -> None:
+    async with make_client(base_url=base_url, configure=add_caching_routes) as client:
+        tokens = await tokens_for(client, mail, "nostore@example.com")
+        by_bearer = await client.get("/api/v1/users/me", headers=bearer(tokens["access_token"]))
+        bad_bearer = await client.get("/api/v1/users/me", headers=bearer("not-a-token"))
+        browser = await client.post(
+            "/api/v1/auth/session", json={"email": "nostore@example.com", "password": PASSWORD}
+        )
+        assert browser.status_code == 201
+        client.cookies.clear()  # sent by hand below: a Secure cookie stays home over http
+        [session_cookie] = [
+            cookie.split(";", 1)[0]
+            for cookie in browser.headers.get_list("set-cookie")
+            if cookie.split("=", 1)[0].endswith("invoicer_session")
+        ]
+        with_cookie = {"Cookie": f"theme=dark; {session_cookie}"}
+        by_cookie = await client.get("/api/v1/users/me", headers=with_cookie)
+        plain_with_cookie = await client.get("/plain", headers=with_cookie)
+        own_policy = await client.get("/cacheable", headers=bearer(tokens["access_token"]))
+        anonymous = await client.get("/plain")
+        sets_cookie = await client.get("/sets-cookie")
+    assert by_bearer.status_code == by_cookie.status_code == 200
+    assert bad_bearer.status_code == 401
+    for response in (by_bearer, bad_bearer, browser, by_cookie, plain_with_cookie, sets_cookie):
+        assert response.headers["cache-control"] == "no-store", response.url
+    assert own_policy.headers["cache-control"] == "private, max-age=60"  # the route's own choice
+    assert "cache-control" not in anonymous.headers
+
+
+async def test_other_cookies_do_not_count_as_credentials(make_client: ClientFactory) -> None:
+    async with make_client(configure=add_caching_routes) as client:
+        response = await client.get("/plain", headers={"Cookie": "theme=dark; invoicer_session_csrf=x"})
+    assert "cache-control" not in response.headers

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -87,3 +89,33 @@ async def test_a_connection_that_died_in_the_pool_is_replaced_before_use(
                 await _backend_pid(database)
     finally:
         await database.dispose()
+
+
+async def test_statement_errors_never_quote_bound_values(database_url: str) -> None:
+    """A failed statement's message shows the SQL, not the values bound to it (hashes, tokens)."""
+    secret = "a-bound-value-that-is-a-token-hash-0123456789"
+    database = Database(settings_for_test(database_url=database_url))
+    try:
+        async with database.engine.connect() as connection:
+            with pytest.raises(DBAPIError) as caught:
+                await connection.execute(text("SELECT :secret FROM no_such_table"), {"secret": secret})
+    finally:
+        await database.dispose()
+    assert "no_such_table" in str(caught.value)
+    assert secret not in str(caught.value)
+
+
+APP_DIR = Path(__file__).resolve().parents[2] / "app"
+ENGINE_FACTORIES = re.compile(
+    r"\b(create_async_engine|engine_from_config|async_engine_from_config)\(|\bsqlalchemy\.create_engine\("
+)
+
+
+def test_every_engine_of_the_app_comes_from_one_factory() -> None:
+    """So each one hides its parameters: migrations and the readiness probe included."""
+    makers = {
+        str(path.relative_to(APP_DIR.parent))
+        for path in APP_DIR.rglob("*.py")
+        if ENGINE_FACTORIES.search(path.read_text())
+    }
+    assert makers == {"app/db/session/engine.py"}

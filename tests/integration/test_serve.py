@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import REDIS_URL
 from tests.support.live_server import invoicer, serve_env, start_server, wait_until_ready
 from tests.support.network import free_port
 
@@ -70,7 +71,8 @@ def test_serve_refuses_unsafe_production_settings(tmp_path: Path) -> None:
 def test_metrics_add_up_across_worker_processes(tmp_path: Path) -> None:
     """With --workers 2 a scrape reaches one worker, and still counts every worker's requests."""
     port = free_port()
-    env = serve_env(tmp_path / "workers.db", port, WORKERS="2", LOG_LEVEL="WARNING")
+    # Several workers need Redis (revocations and rate limits shared by every process).
+    env = serve_env(tmp_path / "workers.db", port, WORKERS="2", LOG_LEVEL="WARNING", REDIS_URL=REDIS_URL)
     assert invoicer("migrate", env=env).returncode == 0
     server = start_server(env)
     base = f"http://127.0.0.1:{port}"

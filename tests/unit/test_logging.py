@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import pytest
 
@@ -56,3 +57,32 @@ def test_exceptions_are_structured_fields_in_json(capfd: pytest.CaptureFixture[s
     exception = line["exception"]
     assert isinstance(exception, list)
     assert exception[0]["exc_type"] == "ValueError"
+
+
+@dataclass(frozen=True)
+class SignInForm:
+    username: str
+    password: str
+
+
+def sign_in(form: SignInForm) -> None:
+    stored = "$".join(["", "argon2id", "v=19", "m=65536,t=3,p=1", "c2FsdHNhbHQ", "aGFzaGhhc2hoYXNo"])
+    if form.password not in stored:
+        raise ValueError("wrong password")
+
+
+@pytest.mark.parametrize("log_format", ["json", "console"])
+def test_tracebacks_never_show_local_variables(
+    capfd: pytest.CaptureFixture[str], log_format: Literal["json", "console"]
+) -> None:
+    """A frame's locals hold what it works on: forms with passwords, hashes, tokens."""
+    configure_logging(level="INFO", log_format=log_format)
+    password = "-".join(["hunter2", "in", "a", "form"])  # built at run time: not in any source line
+    try:
+        sign_in(SignInForm(username="a@b.test", password=password))
+    except ValueError:
+        get_logger("t").exception("sign_in_failed")
+    output = capfd.readouterr().err
+    assert "sign_in" in output  # the frames are there...
+    assert "hunter2-in-a-form" not in output  # ...their variables are not
+    assert "$argon2id$" not in output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,10 @@ SAFE_PROD = {
     "trusted_hosts": ["api.invoicer.test"],
     "jwt_private_key": private_key_pem(Ed25519PrivateKey.generate()),
     "email_transport": "smtp",
+    "smtp_starttls": True,
     "public_base_url": "https://app.invoicer.test",
+    "redis_url": "redis://cache.internal:6379/0",
+    "metrics_token": "m" * 40,
 }
 
 
@@ -44,6 +48,14 @@ def test_safe_production_settings_load() -> None:
         ({"jwt_private_key": None}, "JWT_PRIVATE_KEY is not set"),
         ({"email_transport": "file"}, "EMAIL_TRANSPORT must be smtp"),
         ({"public_base_url": "http://app.invoicer.test"}, "PUBLIC_BASE_URL must be an https"),
+        ({"redis_url": None}, "REDIS_URL is not set"),
+        ({"redis_url": None, "workers": 4}, "REDIS_URL is not set"),
+        ({"forwarded_allow_ips": "*"}, "FORWARDED_ALLOW_IPS trusts any address"),
+        ({"forwarded_allow_ips": "10.0.0.2, 0.0.0.0/0"}, "FORWARDED_ALLOW_IPS trusts any address"),
+        ({"forwarded_allow_ips": "::/0"}, "FORWARDED_ALLOW_IPS trusts any address"),
+        ({"metrics_token": None}, "METRICS_TOKEN is not set while /metrics is on"),
+        ({"smtp_starttls": False}, "SMTP without TLS"),
+        ({"smtp_use_tls": True}, "SMTP_STARTTLS and SMTP_USE_TLS are both on"),
     ],
 )
 @pytest.mark.parametrize("env", ["staging", "prod"])
@@ -58,12 +70,77 @@ def test_production_refuses_each_insecure_setting(
 
 def test_every_problem_is_reported_in_one_message() -> None:
     with pytest.raises(SettingsError) as caught:
-        load_settings(app_env="prod", debug=True, cors_origins=["*"], cors_allow_credentials=True)
+        load_settings(
+            app_env="prod",
+            debug=True,
+            cors_origins=["*"],
+            cors_allow_credentials=True,
+            forwarded_allow_ips="*",
+            workers=4,
+        )
     text = str(caught.value)
     assert text.startswith("Invoicer refuses to start with these settings (APP_ENV=prod):")
-    # default secret, SQLite, CORS, debug, trusted hosts, JWT key, email transport, base URL
-    assert len(caught.value.problems) == 8
+    expected = [
+        "SECRET_KEY is the development default",
+        "SQLite",
+        "CORS_ORIGINS contains '*'",
+        "DEBUG is on",
+        "TRUSTED_HOSTS allows any host",
+        "JWT_PRIVATE_KEY is not set",
+        "EMAIL_TRANSPORT must be smtp",
+        "PUBLIC_BASE_URL must be an https",
+        "REDIS_URL is not set",
+        "FORWARDED_ALLOW_IPS trusts any address",
+        "METRICS_TOKEN is not set",
+        "SMTP without TLS",
+    ]
+    for fragment in expected:
+        assert sum(fragment in line for line in text.splitlines()) == 1, fragment
+    assert len(caught.value.problems) == len(expected)
     assert "Traceback" not in text
+
+
+@pytest.mark.parametrize(
+    "choice",
+    [
+        {"metrics_token": None, "metrics_public": True},
+        {"metrics_token": None, "metrics_enabled": False},
+        {"smtp_starttls": False, "smtp_use_tls": True},
+        {"smtp_starttls": False, "smtp_allow_plaintext": True},
+        {"workers": 4},
+        {"forwarded_allow_ips": "10.0.0.2,10.0.0.0/8,fd00::/8"},
+    ],
+)
+def test_production_accepts_explicit_choices(choice: dict[str, object]) -> None:
+    assert load_settings(**{**SAFE_PROD, **choice}).app_env == "prod"
+
+
+@pytest.mark.parametrize("env", ["dev", "test"])
+def test_several_workers_need_redis_in_every_environment(env: str) -> None:
+    """Each worker would keep its own revocations, rate limits and throttles otherwise."""
+    with pytest.raises(SettingsError) as caught:
+        load_settings(app_env=env, workers=2)
+    assert caught.value.problems == [
+        "WORKERS is 2 but REDIS_URL is not set: sign-outs, rate limits and sign-in throttles "
+        "would each be kept per worker process (set REDIS_URL, or serve one worker)"
+    ]
+    assert load_settings(app_env=env, workers=2, redis_url="redis://127.0.0.1:6379/0").workers == 2
+
+
+def test_serve_refuses_several_workers_from_the_command_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP_ENV", "test")
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.delenv("WORKERS", raising=False)
+    # Should the check ever let it through, uvicorn fails to bind this taken port and exits
+    # (status 1) rather than serving for the rest of the run.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = CliRunner().invoke(cli, ["serve", "--workers", "2", "--port", port])
+    assert result.exit_code == 2
+    assert "refuses to start" in result.output
+    assert "WORKERS is 2 but REDIS_URL is not set" in result.output
 
 
 def test_type_errors_are_readable_too() -> None:
@@ -154,8 +231,9 @@ def test_hash_concurrency_shares_the_cores_among_workers(monkeypatch: pytest.Mon
     """N workers on N cores: one hash at a time each, not N each (N x N x 64 MiB at once)."""
     monkeypatch.setattr(os, "cpu_count", lambda: 8)
     monkeypatch.delenv("PASSWORD_HASH_CONCURRENCY", raising=False)
+    redis = {"redis_url": "redis://127.0.0.1:6379/0"}  # several workers need it
     assert load_settings(app_env="test").effective_password_hash_concurrency == 8
-    assert load_settings(app_env="test", workers=4).effective_password_hash_concurrency == 2
-    assert load_settings(app_env="test", workers=16).effective_password_hash_concurrency == 1
-    explicit = load_settings(app_env="test", workers=4, password_hash_concurrency=3)
+    assert load_settings(app_env="test", workers=4, **redis).effective_password_hash_concurrency == 2
+    assert load_settings(app_env="test", workers=16, **redis).effective_password_hash_concurrency == 1
+    explicit = load_settings(app_env="test", workers=4, password_hash_concurrency=3, **redis)
     assert explicit.effective_password_hash_concurrency == 3

@@ -50,11 +50,11 @@ def build_middleware(
         #    by a later layer) carries the request id.
         Middleware(RequestContextMiddleware),
         # 2. Sees the final status of everything inside it, including guarded 500s and 504s.
-        Middleware(AccessLogMiddleware),
+        Middleware(AccessLogMiddleware, server_timing=settings.server_timing_enabled),
         # 2b. Metrics, for the same reason (unless METRICS_ENABLED=false).
         *([Middleware(MetricsMiddleware, metrics=metrics)] if metrics is not None else []),
-        # 3. Hardening headers on every response, errors included.
-        Middleware(SecurityHeadersMiddleware),
+        # 3. Hardening headers (CSP, no-store for credentials) on every response, errors included.
+        Middleware(SecurityHeadersMiddleware, session_cookie_name=settings.session_cookie_name),
         # 4. Security-sensitive: unknown Host headers are refused before any work is done.
         Middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts),
         # 5. Outside the error guard and the limits, so a browser can read their 4xx/5xx.

@@ -1,4 +1,9 @@
-"""One structured line per request, and its duration as a Server-Timing header."""
+"""One structured line per request, and (if SERVER_TIMING_ENABLED) its duration as Server-Timing.
+
+Server-Timing is off by default: it tells any caller how long the server worked, and timing
+differences are what an attacker measures (an account that exists, a token prefix that
+matched). Turn it on where the callers are your own, e.g. behind an internal gateway.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +19,9 @@ logger = get_logger("invoicer.access")
 
 
 class AccessLogMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, server_timing: bool = False) -> None:
         self.app = app
+        self.server_timing = server_timing
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -28,8 +34,9 @@ class AccessLogMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                elapsed_ms = (time.perf_counter() - started) * 1000
-                MutableHeaders(scope=message).append("Server-Timing", f"app;dur={elapsed_ms:.1f}")
+                if self.server_timing:
+                    elapsed_ms = (time.perf_counter() - started) * 1000
+                    MutableHeaders(scope=message).append("Server-Timing", f"app;dur={elapsed_ms:.1f}")
             await send(message)
 
         try:

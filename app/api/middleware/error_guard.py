@@ -10,6 +10,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.problems import internal_error_response
+from app.api.routing import route_template
 from app.core.logging import get_logger
 
 logger = get_logger(__name__)
@@ -34,7 +35,8 @@ class ErrorGuardMiddleware:
         try:
             await self.app(scope, receive, tracking_send)
         except Exception:
-            logger.exception("unhandled_exception", method=scope["method"], path=scope["path"])
+            # The route template, as in the access log: a raw path can carry ids or tokens.
+            logger.exception("unhandled_exception", method=scope["method"], route=route_template(scope))
             if started:
                 raise
             await internal_error_response()(scope, receive, send)

@@ -14,6 +14,8 @@ from fastapi.openapi.docs import (
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from app.api import content_security
+
 # Swagger UI (Apache-2.0) and ReDoc (MIT) bundles, as shipped by the fastapi-offline package.
 ASSETS_DIR = Path(fastapi_offline.__file__).parent / "static"
 ASSETS_PATH = "/docs-assets"
@@ -27,7 +29,7 @@ def install_docs(app: FastAPI, *, openapi_url: str) -> None:
     @router.get("/docs")
     async def swagger_ui(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "")
-        return get_swagger_ui_html(
+        page = get_swagger_ui_html(
             openapi_url=f"{root}{openapi_url}",
             title=f"{app.title} — API docs",
             swagger_js_url=f"{root}{ASSETS_PATH}/swagger-ui-bundle.js",
@@ -36,20 +38,23 @@ def install_docs(app: FastAPI, *, openapi_url: str) -> None:
             oauth2_redirect_url=f"{root}{OAUTH2_REDIRECT_PATH}",
             swagger_ui_parameters={"persistAuthorization": True, "displayRequestDuration": True},
         )
+        return content_security.html_page(page, content_security.SWAGGER_UI)
 
     @router.get(OAUTH2_REDIRECT_PATH)
     async def swagger_ui_redirect() -> HTMLResponse:
-        return get_swagger_ui_oauth2_redirect_html()
+        page = get_swagger_ui_oauth2_redirect_html()
+        return content_security.html_page(page, content_security.SWAGGER_UI_OAUTH2_REDIRECT)
 
     @router.get("/redoc")
     async def redoc(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "")
-        return get_redoc_html(
+        page = get_redoc_html(
             openapi_url=f"{root}{openapi_url}",
             title=f"{app.title} — API reference",
             redoc_js_url=f"{root}{ASSETS_PATH}/redoc.standalone.js",
             redoc_favicon_url=f"{root}{ASSETS_PATH}/favicon.png",
             with_google_fonts=False,
         )
+        return content_security.html_page(page, content_security.REDOC)
 
     app.include_router(router)

@@ -6,6 +6,7 @@ only apply outside development (no default secrets, no SQLite, ...).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from typing import Annotated, Literal
 
@@ -54,7 +55,7 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1, le=64)
     forwarded_allow_ips: str = Field(
         default="127.0.0.1",
-        description="Proxies whose X-Forwarded-* headers are trusted (uvicorn).",
+        description="Proxies whose X-Forwarded-* headers are trusted (uvicorn). '*' refused in staging/prod.",
     )
     graceful_shutdown_timeout: float = Field(default=20.0, gt=0, le=300)
     shutdown_drain_seconds: float = Field(
@@ -93,6 +94,10 @@ class Settings(BaseSettings):
     gzip_minimum_size: int = Field(default=1024, ge=0)
     max_request_body_bytes: int = Field(default=1_048_576, ge=1024)
     request_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    server_timing_enabled: bool = Field(
+        default=False,
+        description="Send each request's duration as Server-Timing (it shows callers timing differences).",
+    )
 
     # --- database -----------------------------------------------------------------------
     database_url: str = "sqlite+aiosqlite:///./var/invoicer.db"
@@ -117,6 +122,10 @@ class Settings(BaseSettings):
     redis_url: SecretStr | None = None
     broker_url: SecretStr | None = None
     health_check_timeout_seconds: float = Field(default=0.8, gt=0, le=5)
+    readyz_details_public: bool = Field(
+        default=False,
+        description="Show /readyz's per-dependency checks to everyone, not only to the METRICS_TOKEN bearer.",
+    )
 
     # --- logging ------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -129,6 +138,10 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = Field(
         default=None,
         description="If set, /metrics needs `Authorization: Bearer <token>` (or block it at the proxy).",
+    )
+    metrics_public: bool = Field(
+        default=False,
+        description="Staging/prod: serve /metrics without METRICS_TOKEN (the proxy keeps it private).",
     )
 
     # --- traces (OpenTelemetry) -----------------------------------------------------------
@@ -216,6 +229,10 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
     smtp_use_tls: bool = False
+    smtp_allow_plaintext: bool = Field(
+        default=False,
+        description="Staging/prod: allow SMTP without STARTTLS or TLS (a relay on a trusted network).",
+    )
     smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     public_base_url: str = Field(
         default="http://127.0.0.1:8000",
@@ -284,6 +301,19 @@ class Settings(BaseSettings):
 
     def check_for_environment(self) -> list[str]:
         """Problems that make these settings unsafe for `app_env`; empty when all is well."""
+        problems = self._problems_anywhere()
+        if self.is_production_like:
+            problems += self._production_secrets_and_stores() + self._production_exposure()
+        elif self.workers > 1 and self.redis_url is None:
+            # Staging/prod require Redis outright; elsewhere only several workers do.
+            problems.append(
+                f"WORKERS is {self.workers} but REDIS_URL is not set: sign-outs, rate limits "
+                "and sign-in throttles would each be kept per worker process "
+                "(set REDIS_URL, or serve one worker)"
+            )
+        return problems
+
+    def _problems_anywhere(self) -> list[str]:
         problems: list[str] = []
         try:
             _ = self.database_backend
@@ -291,8 +321,15 @@ class Settings(BaseSettings):
             problems.append(f"DATABASE_URL: {exc} (use postgresql+asyncpg:// or sqlite+aiosqlite://)")
         if self.cors_allow_credentials and "*" in self.cors_origins:
             problems.append("CORS_ORIGINS contains '*' while CORS_ALLOW_CREDENTIALS is on")
-        if not self.is_production_like:
-            return problems
+        if self.smtp_starttls and self.smtp_use_tls:
+            problems.append(
+                "SMTP_STARTTLS and SMTP_USE_TLS are both on; choose one "
+                "(STARTTLS, usually port 587, or implicit TLS, usually port 465)"
+            )
+        return problems
+
+    def _production_secrets_and_stores(self) -> list[str]:
+        problems: list[str] = []
         secret = self.secret_key.get_secret_value()
         if secret == DEV_SECRET_KEY:
             problems.append("SECRET_KEY is the development default")
@@ -302,12 +339,51 @@ class Settings(BaseSettings):
             problems.append("DATABASE_URL points at SQLite; staging/prod need PostgreSQL")
         if self.debug:
             problems.append("DEBUG is on")
-        if "*" in self.trusted_hosts:
-            problems.append("TRUSTED_HOSTS allows any host ('*'); list the public host names")
         if self.jwt_private_key is None:
             problems.append("JWT_PRIVATE_KEY is not set (an Ed25519 private key in PEM)")
+        if self.redis_url is None:
+            # Replicas cannot be detected from inside one, so production requires Redis outright.
+            problems.append(
+                "REDIS_URL is not set: staging/prod keep sign-outs, rate limits and sign-in "
+                "throttles in Redis, so that every worker and replica shares them"
+            )
+        return problems
+
+    def _production_exposure(self) -> list[str]:
+        problems: list[str] = []
+        if "*" in self.trusted_hosts:
+            problems.append("TRUSTED_HOSTS allows any host ('*'); list the public host names")
+        if _trusts_any_address(self.forwarded_allow_ips):
+            problems.append(
+                "FORWARDED_ALLOW_IPS trusts any address: every client could set X-Forwarded-For "
+                "and dodge per-IP limits; list the proxies' addresses"
+            )
+        if self.metrics_enabled and self.metrics_token is None and not self.metrics_public:
+            problems.append(
+                "METRICS_TOKEN is not set while /metrics is on: set it, METRICS_ENABLED=false, "
+                "or METRICS_PUBLIC=true if the proxy keeps /metrics private"
+            )
         if self.email_transport != "smtp":
             problems.append("EMAIL_TRANSPORT must be smtp (file is for development)")
+        if not (self.smtp_starttls or self.smtp_use_tls or self.smtp_allow_plaintext):
+            problems.append(
+                "SMTP without TLS: set SMTP_STARTTLS or SMTP_USE_TLS "
+                "(or SMTP_ALLOW_PLAINTEXT=true for a relay on a trusted network)"
+            )
         if not self.public_base_url.startswith("https://"):
             problems.append("PUBLIC_BASE_URL must be an https:// URL")
         return problems
+
+
+def _trusts_any_address(forwarded_allow_ips: str) -> bool:
+    """'*', or a network such as 0.0.0.0/0 or ::/0 that contains every address."""
+    for item in (part.strip() for part in forwarded_allow_ips.split(",")):
+        if item == "*":
+            return True
+        if "/" in item:
+            try:
+                if ipaddress.ip_network(item, strict=False).prefixlen == 0:
+                    return True
+            except ValueError:
+                continue
+    return False

@@ -11,6 +11,7 @@ import orjson
 import structlog
 from structlog.typing import Processor
 
+from app.core.logging.exceptions import scrub_exception_processor
 from app.core.logging.redaction import redaction_processor
 
 
@@ -38,11 +39,17 @@ def configure_logging(*, level: str = "INFO", log_format: Literal["console", "js
     ]
     renderer: Processor
     if log_format == "json":
-        # Exceptions become structured fields, never a raw multi-line trace.
-        final: list[Processor] = [structlog.processors.dict_tracebacks, redaction_processor]
+        # Exceptions become structured fields, never a raw multi-line trace; frames without
+        # their local variables, which hold what a function works on (forms, hashes, tokens).
+        tracebacks = structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+        final: list[Processor] = [
+            scrub_exception_processor,
+            structlog.processors.ExceptionRenderer(tracebacks),
+            redaction_processor,
+        ]
         renderer = structlog.processors.JSONRenderer(serializer=_orjson_dumps)
     else:
-        final = [redaction_processor]
+        final = [scrub_exception_processor, redaction_processor]
         # Plain tracebacks: rich's pretty ones take seconds and print local variables (secrets).
         renderer = structlog.dev.ConsoleRenderer(
             colors=False, exception_formatter=structlog.dev.plain_traceback

@@ -6,10 +6,10 @@ import asyncio
 
 from alembic import context
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from app.core.config import load_settings
+from app.db.session.engine import new_async_engine
 from app.models import Base
 
 target_metadata = Base.metadata
@@ -29,7 +29,7 @@ def run_migrations_on(connection: Connection) -> None:
 
 
 async def run_async_migrations(url: str) -> None:
-    engine = create_async_engine(url, poolclass=NullPool)
+    engine = new_async_engine(url, poolclass=NullPool)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(run_migrations_on)

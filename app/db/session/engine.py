@@ -14,6 +14,15 @@ from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from app.core.config import Settings
 
 
+def new_async_engine(url: str, **options: Any) -> AsyncEngine:
+    """Every engine of the app is made here (the API's, migrations', the readiness probe's).
+
+    `hide_parameters`: bound values (password hashes, token hashes, emails) stay out of
+    exception messages and of DB_ECHO's statement log.
+    """
+    return create_async_engine(url, hide_parameters=True, **options)
+
+
 def create_engine(settings: Settings, *, url: str | None = None) -> AsyncEngine:
     url = url or settings.database_url
     engine = _sqlite_engine(settings, url) if url.startswith("sqlite") else _postgres_engine(settings, url)
@@ -55,7 +64,7 @@ def _postgres_engine(settings: Settings, url: str) -> AsyncEngine:
     server_settings = {"application_name": "invoicer"}
     if settings.db_statement_timeout_ms:
         server_settings["statement_timeout"] = str(settings.db_statement_timeout_ms)
-    return create_async_engine(
+    return new_async_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
@@ -70,7 +79,7 @@ def _postgres_engine(settings: Settings, url: str) -> AsyncEngine:
 
 
 def _sqlite_engine(settings: Settings, url: str) -> AsyncEngine:
-    engine = create_async_engine(
+    engine = new_async_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
