@@ -1,7 +1,8 @@
-"""Signing in: password login, rotating refresh tokens, browser sessions, and who is calling.
+"""Signing in: password login, rotating refresh tokens, browser sessions.
 
 A session is one signed-in device and one refresh-token family. Every refresh rotates the
-token; presenting a used token again revokes the whole family (see `sessions` for sign-out).
+token; presenting a used token again revokes the whole family (see `sessions` for sign-out,
+`principals` for who is calling on later requests).
 """
 
 from __future__ import annotations
@@ -20,16 +21,14 @@ from app.core.config import Settings
 from app.core.email_address import normalize_email
 from app.core.errors import (
     EmailNotVerifiedError,
-    InvalidAccessTokenError,
     InvalidCredentialsError,
     InvalidRefreshTokenError,
     RefreshTokenReusedError,
 )
 from app.core.security.csrf import new_csrf_token
-from app.core.security.jwt import AccessTokenCodec, InvalidTokenError
+from app.core.security.jwt import AccessTokenCodec
 from app.core.security.opaque import hash_token, new_token
 from app.core.security.passwords import PasswordHasher
-from app.core.security.principal import Principal
 from app.core.security.revocation import RevocationStore
 from app.db.session import Database
 from app.models import AuthSession, RefreshToken, User
@@ -360,45 +359,6 @@ async def refresh(
         refresh_token=new_refresh,
         expires_in=int(codec.ttl.total_seconds()),
     )
-
-
-# --- principals ----------------------------------------------------------------------------
-
-
-async def principal_from_access_token(
-    *, codec: AccessTokenCodec, revocations: RevocationStore, token: str
-) -> Principal:
-    """Verify signature and claims, then one revocation-set lookup: no database round trip."""
-    try:
-        claims = codec.verify(token)
-    except InvalidTokenError as exc:
-        raise InvalidAccessTokenError from exc
-    if await revocations.is_revoked(claims.session_id):
-        raise InvalidAccessTokenError
-    return Principal(user_id=claims.user_id, session_id=claims.session_id)
-
-
-async def principal_from_cookie(
-    *, session: AsyncSession, settings: Settings, cookie_token: str
-) -> Principal | None:
-    now = utcnow()
-    auth_session = await session.scalar(
-        select(AuthSession).where(
-            AuthSession.cookie_hash == hash_token(cookie_token),
-            AuthSession.kind == "browser",
-            AuthSession.revoked_at.is_(None),
-            AuthSession.expires_at > now,
-        )
-    )
-    if auth_session is None:
-        return None
-    idle_limit = timedelta(seconds=settings.refresh_token_idle_ttl_seconds)
-    if auth_session.last_used_at + idle_limit <= now:
-        return None
-    # Write the last-used time at most once per interval, not on every request.
-    if now - auth_session.last_used_at >= timedelta(seconds=settings.session_touch_interval_seconds):
-        auth_session.last_used_at = now
-    return Principal(user_id=auth_session.user_id, session_id=auth_session.id)
 
 
 # --- browser sessions ----------------------------------------------------------------------

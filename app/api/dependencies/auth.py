@@ -15,8 +15,7 @@ from app.core.security.jwt import AccessTokenCodec
 from app.core.security.passwords import PasswordHasher
 from app.core.security.principal import Principal
 from app.core.security.revocation import RevocationStore
-from app.services import auth as auth_service
-from app.services import platform_admin
+from app.services import platform_admin, principals
 from app.services.login_throttle import LoginThrottle
 
 TOKEN_URL = "/api/v1/auth/token"
@@ -71,14 +70,14 @@ async def get_current_principal(
     bearer_token: Annotated[str | None, Security(oauth2_scheme)],
 ) -> Principal:
     if bearer_token:
-        return await auth_service.principal_from_access_token(
+        return await principals.principal_from_access_token(
             codec=codec, revocations=revocations, token=bearer_token
         )
     session_cookie, csrf_cookie = cookie_names(request, settings)
     cookie_token = request.cookies.get(session_cookie)
     if not cookie_token:
         raise NotAuthenticatedError
-    principal = await auth_service.principal_from_cookie(
+    principal = await principals.principal_from_cookie(
         session=session, settings=settings, cookie_token=cookie_token
     )
     if principal is None:
