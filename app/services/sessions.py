@@ -81,14 +81,24 @@ async def revoke_user_sessions(
 async def end_sessions_over_cap(
     session: AsyncSession, *, revocations: RevocationStore, settings: Settings, user_id: uuid.UUID
 ) -> None:
-    """Keep at most `MAX_SESSIONS_PER_USER` live sessions: the least recently used go first."""
-    newest = (
+    """Keep at most `MAX_SESSIONS_PER_USER` live sessions: the least recently used go first.
+
+    Concurrent sign-ins of one account all pick the same oldest sessions. Each ends only the
+    ones no other transaction holds (SKIP LOCKED) instead of queueing for them: queueing
+    serialized every sign-in of a busy account and held its pooled connections meanwhile
+    (bench/login.py). So under concurrency the count may pass the cap by the sign-ins in
+    flight, and the next sign-in ends the rest.
+    """
+    beyond_cap = (
         select(AuthSession.id)
         .where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
         .order_by(AuthSession.last_used_at.desc(), AuthSession.id.desc())
         .offset(settings.max_sessions_per_user)
     )
-    ended = await _end(session, settings=settings, where=(AuthSession.id.in_(newest),))
+    unclaimed = select(AuthSession.id).where(AuthSession.id.in_(beyond_cap)).with_for_update(skip_locked=True)
+    ended = await _end(
+        session, settings=settings, where=(AuthSession.id.in_(unclaimed), AuthSession.revoked_at.is_(None))
+    )
     await _revoke_access_tokens(revocations, settings, ended)
 
 

@@ -8,6 +8,7 @@ take minutes of hashing, and the point is the ending, not the starting.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -132,3 +133,21 @@ async def test_the_cap_is_per_account(make_client: ClientFactory, mail: MailSink
     finally:
         await engine.dispose()
     assert live == 2
+
+
+async def test_concurrent_sign_ins_past_the_cap_all_succeed_and_the_cap_holds(
+    make_client: ClientFactory, mail: MailSink, database_url: str
+) -> None:
+    """They all pick the same oldest sessions to end: each skips what another holds."""
+    async with make_client(
+        max_sessions_per_user=3,
+        rate_limit_login_failures_per_account="1000/minute",
+        rate_limit_login="1000/minute",
+    ) as client:
+        await tokens_for(client, mail, EMAIL)
+        for _ in range(3):
+            await login(client, EMAIL)
+        responses = await asyncio.gather(*(login(client, EMAIL) for _ in range(12)))
+        assert [response.status_code for response in responses] == [200] * 12
+        await login(client, EMAIL)  # a quiet sign-in ends whatever concurrency let through
+        assert await live_sessions(database_url, EMAIL) == 3
