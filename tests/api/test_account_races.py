@@ -14,15 +14,14 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event, func, select, update
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import event
 from sqlalchemy.util import await_only
 
 from app.core.security.passwords import PasswordHasher
-from app.models import AuthSession, User
-from tests.api.test_platform_admin import deactivate_url, grant_platform_admin
 from tests.conftest import ClientFactory
 from tests.support.accounts import PASSWORD, bearer, login, tokens_for, verified_account
+from tests.support.admin import deactivate_url, operator_headers
+from tests.support.rows import live_sessions, update_user, user_id_of
 from tests.support.smtp import MailSink
 
 pytestmark = pytest.mark.anyio
@@ -56,30 +55,6 @@ class GatedHasher:
         return result
 
 
-async def live_sessions(database_url: str, email: str) -> int:
-    engine = create_async_engine(database_url)
-    try:
-        async with engine.connect() as connection:
-            count = await connection.scalar(
-                select(func.count())
-                .select_from(AuthSession)
-                .join(User, User.id == AuthSession.user_id)
-                .where(User.email == email, AuthSession.revoked_at.is_(None))
-            )
-            return int(count or 0)
-    finally:
-        await engine.dispose()
-
-
-async def user_id_of(database_url: str, email: str) -> Any:
-    engine = create_async_engine(database_url)
-    try:
-        async with engine.connect() as connection:
-            return await connection.scalar(select(User.id).where(User.email == email))
-    finally:
-        await engine.dispose()
-
-
 async def assert_dead(client: httpx.AsyncClient, responses: list[httpx.Response]) -> None:
     """Every sign-in that did succeed has tokens that no longer work."""
     for response in responses:
@@ -101,9 +76,7 @@ async def prepare_change(
 ) -> tuple[Change, int]:
     """The account change to race against, and how many live sessions it leaves the victim."""
     if kind == "deactivation":
-        await tokens_for(client, mail, "operator@example.com")
-        assert (await grant_platform_admin(database_url, "operator@example.com")).exit_code == 0
-        admin = bearer((await login(client, "operator@example.com")).json()["access_token"])
+        admin = await operator_headers(client, mail, database_url)
         await verified_account(client, mail, VICTIM)
         victim_id = await user_id_of(database_url, VICTIM)
 
@@ -137,23 +110,39 @@ async def prepare_change(
     return change, 1  # the session that made the change stays
 
 
+def gate_the_hasher(client: httpx.AsyncClient) -> GatedHasher:
+    app: Any = client.app  # type: ignore[attr-defined]
+    hasher = GatedHasher(app.state.password_hasher, expected=SIGN_INS)
+    app.state.password_hasher = hasher
+    return hasher
+
+
+async def sign_ins_around(
+    client: httpx.AsyncClient, hasher: GatedHasher, change: Change, *, release_first: bool
+) -> list[httpx.Response]:
+    """SIGN_INS sign-ins of the victim, all held after their password check; then the change,
+    either while they are held or at the moment they are released."""
+    hasher.armed = True
+    sign_ins = [asyncio.create_task(login(client, VICTIM)) for _ in range(SIGN_INS)]
+    await asyncio.wait_for(hasher.all_arrived.wait(), 20)  # every password checked, no session yet
+    hasher.armed = False
+    if release_first:
+        hasher.gate.set()
+        await change(client)
+    else:
+        await change(client)
+        hasher.gate.set()
+    return await asyncio.gather(*sign_ins)
+
+
 @pytest.mark.parametrize("kind", ["deactivation", "reset", "change"])
 async def test_sign_ins_in_flight_do_not_outlive_an_account_change(
     make_client: ClientFactory, mail: MailSink, database_url: str, kind: str
 ) -> None:
     async with make_client() as client:
-        app: Any = client.app  # type: ignore[attr-defined]
-        hasher = GatedHasher(app.state.password_hasher, expected=SIGN_INS)
-        app.state.password_hasher = hasher
+        hasher = gate_the_hasher(client)
         change, sessions_left = await prepare_change(kind, client, mail, database_url)
-
-        hasher.armed = True
-        sign_ins = [asyncio.create_task(login(client, VICTIM)) for _ in range(SIGN_INS)]
-        await asyncio.wait_for(hasher.all_arrived.wait(), 20)  # every password checked, no session yet
-        hasher.armed = False
-        await change(client)
-        hasher.gate.set()
-        responses = await asyncio.gather(*sign_ins)
+        responses = await sign_ins_around(client, hasher, change, release_first=False)
 
         assert [response.status_code for response in responses] == [401] * SIGN_INS
         assert {response.json()["code"] for response in responses} == {"invalid_credentials"}
@@ -167,18 +156,9 @@ async def test_sign_ins_racing_an_account_change_never_leave_a_live_session(
 ) -> None:
     """Released at the moment the change runs: whichever commits first, nothing survives."""
     async with make_client() as client:
-        app: Any = client.app  # type: ignore[attr-defined]
-        hasher = GatedHasher(app.state.password_hasher, expected=SIGN_INS)
-        app.state.password_hasher = hasher
+        hasher = gate_the_hasher(client)
         change, _ = await prepare_change(kind, client, mail, database_url)
-
-        hasher.armed = True
-        sign_ins = [asyncio.create_task(login(client, VICTIM)) for _ in range(SIGN_INS)]
-        await asyncio.wait_for(hasher.all_arrived.wait(), 20)
-        hasher.armed = False
-        hasher.gate.set()
-        await change(client)
-        responses = await asyncio.gather(*sign_ins)
+        responses = await sign_ins_around(client, hasher, change, release_first=True)
 
         assert {response.status_code for response in responses} <= {200, 401}
         await assert_dead(client, responses)
@@ -225,11 +205,6 @@ async def test_a_refresh_for_a_deactivated_account_is_refused(
 ) -> None:
     """Even when the deactivation did not end the sessions (an operator's SQL, say)."""
     tokens = await tokens_for(client, mail, VICTIM)
-    engine = create_async_engine(database_url)
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(update(User).where(User.email == VICTIM).values(is_active=False))
-    finally:
-        await engine.dispose()
+    await update_user(database_url, VICTIM, is_active=False)
     refreshed = await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
     assert refreshed.status_code == 401

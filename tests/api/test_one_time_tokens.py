@@ -12,15 +12,12 @@ from datetime import timedelta
 import httpx
 import pytest
 import time_machine
-from sqlalchemy import update
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.models import User
 from app.models.base import utcnow
-from tests.api.test_account_races import user_id_of
-from tests.api.test_platform_admin import deactivate_url, grant_platform_admin, reactivate_url
 from tests.conftest import ClientFactory
 from tests.support.accounts import PASSWORD, bearer, login, signup, tokens_for, verified_account
+from tests.support.admin import deactivate_url, operator_headers, reactivate_url
+from tests.support.rows import update_user, user_id_of
 from tests.support.smtp import MailSink
 
 pytestmark = pytest.mark.anyio
@@ -75,9 +72,7 @@ async def test_deactivation_ends_reset_links_for_good(
     make_client: ClientFactory, mail: MailSink, database_url: str
 ) -> None:
     async with make_client(base_url="https://testserver") as client:
-        await tokens_for(client, mail, "operator@example.com")
-        assert (await grant_platform_admin(database_url, "operator@example.com")).exit_code == 0
-        admin = bearer((await login(client, "operator@example.com")).json()["access_token"])
+        admin = await operator_headers(client, mail, database_url)
         await verified_account(client, mail, EMAIL)
         link = await reset_link(client, mail)
         user_id = await user_id_of(database_url, EMAIL)
@@ -95,9 +90,9 @@ async def test_a_link_of_a_deactivated_account_is_refused(
     """Even if the deactivation happened outside the API (no link-ending step ran)."""
     await verified_account(client, mail, EMAIL)
     link = await reset_link(client, mail)
-    await set_user(database_url, EMAIL, is_active=False)
+    await update_user(database_url, EMAIL, is_active=False)
     assert refused(await reset(client, link))
-    await set_user(database_url, EMAIL, is_active=True)
+    await update_user(database_url, EMAIL, is_active=True)
     assert (await reset(client, link)).status_code == 204
 
 
@@ -137,7 +132,7 @@ async def test_a_token_is_valid_only_while_the_account_has_its_address(
     assert (await signup(client, EMAIL)).status_code == 202
     verification = mail.last_to(EMAIL).token()
     link = await reset_link(client, mail)
-    await set_user(database_url, EMAIL, email="moved@example.com")
+    await update_user(database_url, EMAIL, email="moved@example.com")
     assert refused(await client.post(VERIFY, json={"token": verification}))
     assert refused(await reset(client, link))
 
@@ -152,12 +147,3 @@ async def test_a_reset_password_may_not_be_the_accounts_email(
         assert response.status_code == 422, same
         assert response.json()["errors"][0]["type"] == "password_policy"
     assert (await reset(client, link)).status_code == 204  # the refusals spent nothing
-
-
-async def set_user(database_url: str, address: str, **values: object) -> None:
-    engine = create_async_engine(database_url)
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(update(User).where(User.email == address).values(**values))
-    finally:
-        await engine.dispose()

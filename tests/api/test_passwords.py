@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.core.security.passwords import PasswordHasher
@@ -16,22 +16,12 @@ from app.models import User
 from tests.conftest import REDIS_URL, ClientFactory
 from tests.support.accounts import PASSWORD, bearer, login, tokens_for, verified_account
 from tests.support.response_path import statements_before_response
+from tests.support.rows import stored_hash
 from tests.support.smtp import MailSink
 
 pytestmark = pytest.mark.anyio
 
 NEW_PASSWORD = "a whole new passphrase 2026"
-
-
-async def stored_hash(database_url: str, email: str) -> str:
-    engine = create_async_engine(database_url)
-    try:
-        async with engine.connect() as connection:
-            value = await connection.scalar(select(User.password_hash).where(User.email == email))
-            assert isinstance(value, str)
-            return value
-    finally:
-        await engine.dispose()
 
 
 async def test_forgot_password_answers_the_same_for_unknown_addresses(

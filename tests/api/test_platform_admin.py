@@ -6,37 +6,20 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-import anyio
 import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
-from typer.testing import CliRunner
 
-from app.cli import cli
 from app.models import User
 from tests.conftest import ClientFactory
 from tests.support.accounts import PASSWORD, bearer, login, tokens_for
+from tests.support.admin import deactivate_url, grant_platform_admin, reactivate_url
 from tests.support.smtp import MailSink
 
 pytestmark = pytest.mark.anyio
 
 ME = "/api/v1/users/me"
-
-
-def deactivate_url(user_id: object) -> str:
-    return f"/api/v1/admin/users/{user_id}/deactivate"
-
-
-def reactivate_url(user_id: object) -> str:
-    return f"/api/v1/admin/users/{user_id}/reactivate"
-
-
-async def grant_platform_admin(database_url: str, email: str, *, revoke: bool = False) -> Any:
-    """Through the real CLI command, as an operator would bootstrap the first administrator."""
-    arguments = ["grant-platform-admin", email, *(["--revoke"] if revoke else [])]
-    env = {"APP_ENV": "test", "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}
-    return await anyio.to_thread.run_sync(lambda: CliRunner().invoke(cli, arguments, env=env))
 
 
 async def user_row(database_url: str, email: str) -> Any:

@@ -7,29 +7,17 @@ import re
 import httpx
 import pytest
 
-pytestmark = pytest.mark.anyio
+from tests.support.routes import PUBLIC_OPERATIONS
 
-PUBLIC = {
-    ("GET", "/livez"),
-    ("GET", "/readyz"),
-    ("GET", "/.well-known/jwks.json"),
-    ("POST", "/api/v1/auth/signup"),
-    ("POST", "/api/v1/auth/verify-email"),
-    ("POST", "/api/v1/auth/token"),
-    ("POST", "/api/v1/auth/refresh"),
-    ("POST", "/api/v1/auth/revoke"),
-    ("POST", "/api/v1/auth/password/forgot"),
-    ("POST", "/api/v1/auth/password/reset"),
-    ("POST", "/api/v1/auth/session"),
-}
+pytestmark = pytest.mark.anyio
 
 
 async def test_every_other_route_requires_credentials(client: httpx.AsyncClient) -> None:
     """Walks the OpenAPI document (the route inventory clients see) and calls every operation."""
     paths = (await client.get("/openapi.json")).json()["paths"]
     operations = {(method.upper(), path) for path, item in paths.items() for method in item}
-    assert operations >= PUBLIC
-    protected = sorted(operations - PUBLIC)
+    assert operations >= PUBLIC_OPERATIONS
+    protected = sorted(operations - PUBLIC_OPERATIONS)
     assert protected
     for method, path in protected:
         url = re.sub(r"\{[^}]+\}", "00000000-0000-7000-8000-000000000000", path)

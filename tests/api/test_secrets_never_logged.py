@@ -17,14 +17,14 @@ import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
 from pydantic import BaseModel
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.core.security.opaque import hash_token
-from app.models import User
 from app.services import auth as auth_service
 from tests.conftest import ClientFactory
 from tests.support.accounts import PASSWORD, login, tokens_for, verified_account
+from tests.support.rows import stored_hash
 from tests.support.smtp import MailSink
 
 pytestmark = pytest.mark.anyio
@@ -92,17 +92,6 @@ def known_tokens(monkeypatch: pytest.MonkeyPatch) -> KnownTokens:
     tokens = KnownTokens()
     monkeypatch.setattr(auth_service, "new_token", tokens)
     return tokens
-
-
-async def stored_hash(database_url: str, email: str) -> str:
-    engine = create_async_engine(database_url)
-    try:
-        async with engine.connect() as connection:
-            value = await connection.scalar(select(User.password_hash).where(User.email == email))
-            assert isinstance(value, str)
-            return value
-    finally:
-        await engine.dispose()
 
 
 @dataclass

@@ -18,10 +18,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.models import AuthSession, User
 from app.models.base import new_id, utcnow
-from tests.api.test_account_races import live_sessions, user_id_of
-from tests.api.test_platform_admin import deactivate_url, grant_platform_admin
 from tests.conftest import ClientFactory
 from tests.support.accounts import bearer, login, tokens_for
+from tests.support.admin import deactivate_url, operator_headers
+from tests.support.rows import live_sessions, user_id_of
 from tests.support.smtp import MailSink
 
 pytestmark = pytest.mark.anyio
@@ -70,9 +70,7 @@ async def test_tens_of_thousands_of_sessions_end_at_once(
                 json={"token": mail.last_to(EMAIL).token(), "new_password": "a fresh passphrase 2026"},
             )
         else:
-            await tokens_for(client, mail, "operator@example.com")
-            assert (await grant_platform_admin(database_url, "operator@example.com")).exit_code == 0
-            admin = bearer((await login(client, "operator@example.com")).json()["access_token"])
+            admin = await operator_headers(client, mail, database_url)
             response = await client.post(deactivate_url(await user_id_of(database_url, EMAIL)), headers=admin)
 
         assert response.status_code == 204, response.text

@@ -1,0 +1,38 @@
+"""Platform administration from a test: the CLI bootstrap, and an operator's bearer headers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+import httpx
+from typer.testing import CliRunner
+
+from app.cli import cli
+from tests.support.accounts import bearer, login, tokens_for
+from tests.support.smtp import MailSink
+
+OPERATOR = "operator@example.com"
+
+
+def deactivate_url(user_id: object) -> str:
+    return f"/api/v1/admin/users/{user_id}/deactivate"
+
+
+def reactivate_url(user_id: object) -> str:
+    return f"/api/v1/admin/users/{user_id}/reactivate"
+
+
+async def grant_platform_admin(database_url: str, email: str, *, revoke: bool = False) -> Any:
+    """Through the real CLI command, as an operator would bootstrap the first administrator."""
+    arguments = ["grant-platform-admin", email, *(["--revoke"] if revoke else [])]
+    env = {"APP_ENV": "test", "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}
+    return await anyio.to_thread.run_sync(lambda: CliRunner().invoke(cli, arguments, env=env))
+
+
+async def operator_headers(client: httpx.AsyncClient, mail: MailSink, database_url: str) -> dict[str, str]:
+    """A platform administrator's bearer headers (a new account, granted by the CLI)."""
+    await tokens_for(client, mail, OPERATOR)
+    result = await grant_platform_admin(database_url, OPERATOR)
+    assert result.exit_code == 0, result.output
+    return bearer((await login(client, OPERATOR)).json()["access_token"])
