@@ -28,7 +28,7 @@ from app.models.base import utcnow
 from app.services import emails
 from app.services.emails import Mailer, RecipientQuota
 from app.services.login_throttle import LoginThrottle
-from app.services.sessions import revoke_user_sessions
+from app.services.sessions import lock_account, revoke_user_sessions
 
 
 def check_new_password(settings: Settings, password: str, *, field: str, email: str | None = None) -> None:
@@ -51,19 +51,6 @@ def slugify(name: str) -> str:
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
     return slug[:60] or "org"
-
-
-async def _lock_account(session: AsyncSession, user_id: uuid.UUID) -> User | None:
-    """The account's row, locked for the rest of the transaction.
-
-    Every account-wide change (password reset or change, deactivation, ending every session)
-    takes this lock before touching the account's tokens or sessions, so such changes queue in
-    one order instead of deadlocking, and a sign-in in flight (which holds a share lock on the
-    row, see `app.services.auth`) commits first and is then ended with the rest.
-    """
-    return await session.scalar(
-        select(User).where(User.id == user_id).with_for_update().execution_options(populate_existing=True)
-    )
 
 
 async def _issue_one_time_token(
@@ -93,7 +80,7 @@ async def _consume_one_time_token(session: AsyncSession, *, token: str, purpose:
     """
     token_hash = hash_token(token)
     user_id = await session.scalar(select(OneTimeToken.user_id).where(OneTimeToken.token_hash == token_hash))
-    user = await _lock_account(session, user_id) if user_id is not None else None
+    user = await lock_account(session, user_id) if user_id is not None else None
     if user is None or not user.is_active:
         raise InvalidOneTimeTokenError
     now = utcnow()

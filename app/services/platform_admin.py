@@ -19,7 +19,7 @@ from app.core.errors import ConflictError, NotFoundError, PermissionDeniedError
 from app.core.security.revocation import RevocationStore
 from app.models import User
 from app.services.accounts import invalidate_password_reset_links
-from app.services.sessions import revoke_user_sessions
+from app.services.sessions import lock_account, revoke_user_sessions
 
 
 async def ensure_platform_admin(*, session: AsyncSession, user_id: uuid.UUID) -> None:
@@ -29,8 +29,7 @@ async def ensure_platform_admin(*, session: AsyncSession, user_id: uuid.UUID) ->
 
 
 async def _user(session: AsyncSession, user_id: uuid.UUID, *, lock: bool = False) -> User:
-    # Locked for an account-wide change: see `accounts._lock_account` for the lock order.
-    user = await session.get(User, user_id, with_for_update=lock, populate_existing=lock)
+    user = await lock_account(session, user_id) if lock else await session.get(User, user_id)
     if user is None:
         raise NotFoundError("No such user.")
     return user

@@ -37,6 +37,20 @@ class _EndedSession:
     last_used_at: datetime
 
 
+async def lock_account(session: AsyncSession, user_id: uuid.UUID) -> User | None:
+    """The account's row, locked for the rest of the transaction.
+
+    Every account-wide change (password reset or change, deactivation, ending every session)
+    takes this lock before it touches the account's tokens or sessions, so such changes queue
+    in one order instead of deadlocking, and a sign-in in flight (which holds a share lock on
+    the row while it writes its session, see `app.services.auth`) commits first and is then
+    ended with the rest.
+    """
+    return await session.scalar(
+        select(User).where(User.id == user_id).with_for_update().execution_options(populate_existing=True)
+    )
+
+
 async def revoke_sessions(
     session: AsyncSession,
     *,
@@ -68,9 +82,7 @@ async def revoke_user_sessions(
     so a refresh or sign-in racing it either finishes first and is ended here, or waits and
     then finds its session revoked (see `app.services.auth`).
     """
-    # The account's row lock first: every account-wide change queues on it in one order, and
-    # sign-ins still in flight (they hold a share lock on it) commit before this runs.
-    await session.execute(select(User.id).where(User.id == user_id).with_for_update())
+    await lock_account(session, user_id)
     where = [AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None)]
     if keep is not None:
         where.append(AuthSession.id != keep)
