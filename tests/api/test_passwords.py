@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import Any
 
 import httpx
@@ -17,6 +16,7 @@ from tests.conftest import REDIS_URL, ClientFactory
 from tests.support.accounts import PASSWORD, bearer, login, tokens_for, verified_account
 from tests.support.response_path import statements_before_response
 from tests.support.rows import stored_hash
+from tests.support.shared_redis import own_client_address, own_email
 from tests.support.smtp import MailSink
 
 pytestmark = pytest.mark.anyio
@@ -134,20 +134,14 @@ def store_settings(store: str) -> dict[str, Any]:
     """
     if store == "memory":
         return {}
-    octets = uuid.uuid4().bytes[:3]
-    return {"redis_url": REDIS_URL, "client_address": (f"10.{octets[0]}.{octets[1]}.{octets[2]}", 1)}
-
-
-def unique(name: str) -> str:
-    """Redis is shared by every run: each test counts against addresses of its own."""
-    return f"{name}-{uuid.uuid4().hex[:12]}@example.com"
+    return {"redis_url": REDIS_URL, "client_address": own_client_address()}
 
 
 @pytest.mark.parametrize("store", ["memory", "redis"])
 async def test_lockout_refuses_even_the_right_password_but_not_the_reset(
     make_client: ClientFactory, mail: MailSink, store: str
 ) -> None:
-    locked_email, ghost = unique("locked"), unique("ghost")
+    locked_email, ghost = own_email("locked"), own_email("ghost")
     async with make_client(
         rate_limit_login_failures_per_account="3 per 15 minutes", **store_settings(store)
     ) as client:
@@ -195,7 +189,7 @@ async def test_concurrent_guesses_never_outrun_the_throttle(
     make_client: ClientFactory, mail: MailSink, store: str
 ) -> None:
     """30 wrong guesses at once against a quota of 10: 10 are checked, 20 refused unhashed."""
-    email = unique("guessed")
+    email = own_email("guessed")
     async with make_client(
         rate_limit_login_failures_per_account="10 per 15 minutes",
         rate_limit_login="1000/minute",

@@ -10,6 +10,7 @@ import pytest
 
 from tests.conftest import REDIS_URL, ClientFactory
 from tests.support.accounts import bearer, login, signup, tokens_for, verified_account
+from tests.support.shared_redis import own_client_address, own_email
 from tests.support.smtp import MailSink
 
 pytestmark = pytest.mark.anyio
@@ -69,17 +70,11 @@ async def test_login_has_its_own_stricter_policy(make_client: ClientFactory) -> 
     assert policy["name"] == "login"
 
 
-def own_address() -> tuple[str, int]:
-    """Redis is shared by every run: a test that counts there counts for an address of its own."""
-    octets = uuid.uuid4().bytes[:3]
-    return (f"10.{octets[0]}.{octets[1]}.{octets[2]}", 1)
-
-
 async def test_limits_are_shared_by_replicas_through_redis(make_client: ClientFactory) -> None:
     settings = {
         "redis_url": REDIS_URL,
         "rate_limit_password_forgot": "2/minute",
-        "client_address": own_address(),
+        "client_address": own_client_address(),
     }
     async with make_client(**settings) as replica_a, make_client(**settings) as replica_b:
         assert (await forgot(replica_a)).status_code == 202
@@ -92,12 +87,12 @@ async def test_revocation_is_shared_by_replicas_through_redis(
     make_client: ClientFactory, mail: MailSink
 ) -> None:
     async with (
-        make_client(redis_url=REDIS_URL, client_address=own_address()) as replica_a,
-        make_client(redis_url=REDIS_URL, client_address=own_address()) as replica_b,
+        make_client(redis_url=REDIS_URL, client_address=own_client_address()) as replica_a,
+        make_client(redis_url=REDIS_URL, client_address=own_client_address()) as replica_b,
     ):
         # Same signing key on both replicas, as production configures it.
         replica_b.app.state.token_codec = replica_a.app.state.token_codec  # type: ignore[attr-defined]
-        tokens = await tokens_for(replica_a, mail, f"replicas-{uuid.uuid4().hex[:8]}@example.com")
+        tokens = await tokens_for(replica_a, mail, own_email("replicas"))
         headers = bearer(tokens["access_token"])
         assert (await replica_b.get("/api/v1/users/me", headers=headers)).status_code == 200
         assert (await replica_a.post("/api/v1/auth/logout", headers=headers)).status_code == 204
