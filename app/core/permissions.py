@@ -1,4 +1,4 @@
-"""Roles and the permissions each grants (PRODUCT.md §2): the one table, in code."""
+"""Roles and the permissions each grants: the one table, in code (rendered in the README)."""
 
 from __future__ import annotations
 

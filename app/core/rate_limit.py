@@ -1,6 +1,6 @@
 """Rate limits (the `limits` library) and their IETF RateLimit header fields.
 
-Strategy: the sliding-window counter, not the moving window PRODUCT.md names. Both refuse
+Strategy: the sliding-window counter, not the moving window. Both refuse
 bursts at a window boundary that a fixed window lets through; the moving window stores one
 entry per request (O(quota) memory per key, and reading it walks the list), while the
 sliding-window counter keeps two counters per key, so a generous quota costs the same as a

@@ -24,7 +24,7 @@ from app.core.email_address import EMAIL_MAX_LENGTH, InvalidEmailAddressError, c
 
 
 def _rfc3339_utc(value: datetime) -> str:
-    """RFC 3339 in UTC with `Z` (PRODUCT.md §3), never `+00:00`."""
+    """RFC 3339 in UTC with `Z` (the API's timestamp convention), never `+00:00`."""
     return value.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 

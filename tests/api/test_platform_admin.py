@@ -1,4 +1,4 @@
-"""Platform administration: deactivating a user ends every session at once (STANDARDS.md)."""
+"""Platform administration: deactivating a user ends every session at once."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""W3C traceparent and request-id acceptance rules (STANDARDS.md)."""
+"""W3C traceparent and request-id acceptance rules."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from starlette.responses import Response
 
 from app.api.problems import problem_response
 
-# STANDARDS.md: headers a browser client must be able to read.
+# Headers a browser client must be able to read (pagination, concurrency, rate limits, ids).
 EXPOSED_HEADERS = (
     "Link",
     "ETag",

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
-# STANDARDS.md: a client id of 20-200 chars from this alphabet is kept, anything else replaced.
+# A client's request id of 20-200 chars from this alphabet is kept, anything else replaced.
 _REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9+/=_-]{20,200}")
 # W3C Trace Context: lowercase hex only; version ff is invalid; version 00 has no suffix.
 _TRACEPARENT_PATTERN = re.compile(
