@@ -6,12 +6,18 @@ import asyncio
 import json
 import os
 import tempfile
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from app.core.config import Settings, SettingsError, load_settings, redacted_settings
 from app.core.logging import configure_logging, get_logger
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+T = TypeVar("T")
 
 cli = typer.Typer(help="Invoicer: a multi-tenant invoicing API.", no_args_is_help=True, add_completion=False)
 logger = get_logger("invoicer.cli")
@@ -26,6 +32,21 @@ def _settings(**overrides: Any) -> Settings:
         raise typer.Exit(code=2) from None
     configure_logging(level=settings.log_level, log_format=settings.effective_log_format)
     return settings
+
+
+def _in_unit_of_work(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """A command's one transaction: the same unit of work as a request's, opened from outside."""
+    from app.db.session import Database
+
+    async def run() -> T:
+        database = Database(settings)
+        try:
+            async with database.unit_of_work() as session:
+                return await work(session)
+        finally:
+            await database.dispose()
+
+    return asyncio.run(run())
 
 
 @cli.command()
@@ -103,13 +124,17 @@ def migrate() -> None:
 @cli.command("seed-demo")
 def seed_demo() -> None:
     """Create the demo organizations and users (idempotent; dev and test only)."""
+    from app.core.security.passwords import PasswordHasher
     from app.services.demo import seed_demo_data
 
     settings = _settings()
     if settings.is_production_like:
         typer.echo("seed-demo only runs with APP_ENV=dev or test.", err=True)
         raise typer.Exit(code=2)
-    summary = asyncio.run(seed_demo_data(settings))
+    hasher = PasswordHasher.from_settings(settings)
+    summary = _in_unit_of_work(
+        settings, lambda session: seed_demo_data(session=session, hasher=hasher, settings=settings)
+    )
     typer.echo(summary)
 
 
@@ -119,20 +144,13 @@ def grant_platform_admin(
     revoke: Annotated[bool, typer.Option("--revoke", help="Withdraw the flag instead.")] = False,
 ) -> None:
     """Make an account a platform administrator (may deactivate users), or stop it being one."""
-    from app.db.session import Database
     from app.services.platform_admin import set_platform_admin
 
     settings = _settings()
-
-    async def run() -> bool:
-        database = Database(settings)
-        try:
-            async with database.unit_of_work() as session:
-                return await set_platform_admin(session=session, email=email, granted=not revoke)
-        finally:
-            await database.dispose()
-
-    if not asyncio.run(run()):
+    granted = _in_unit_of_work(
+        settings, lambda session: set_platform_admin(session=session, email=email, granted=not revoke)
+    )
+    if not granted:
         typer.echo(f"No account with the address {email}.", err=True)
         raise typer.Exit(code=1)
     typer.echo(f"{email} {'is no longer' if revoke else 'is now'} a platform administrator.")

@@ -244,6 +244,7 @@ async def reset_password(
 
 async def change_password(
     *,
+    session: AsyncSession,
     database: Database,
     hasher: PasswordHasher,
     revocations: RevocationStore,
@@ -258,7 +259,8 @@ async def change_password(
 ) -> None:
     """Needs the current password, checked under the sign-in throttle.
 
-    A read before the hashing and one short transaction after it; none is held meanwhile.
+    The account is read without a transaction (`Database.autocommit`) before the hashing; the
+    request's transaction starts only after it.
     """
     async with database.autocommit() as connection:
         account = (
@@ -277,28 +279,27 @@ async def change_password(
     await throttle.forgive_account(email=account.email)
     check_new_password(settings, new_password, field="new_password", email=account.email)
     new_hash = await hasher.hash(new_password)
-    async with database.unit_of_work() as session:
-        # Conditional on the credential just verified: a reset or another change meanwhile wins.
-        changed = await session.execute(
-            update(User)
-            .where(
-                User.id == principal.user_id,
-                User.password_changed_at.is_not_distinct_from(account.password_changed_at),
-            )
-            .values(password_hash=new_hash, password_changed_at=utcnow())
-            .execution_options(synchronize_session=False)
+    # Conditional on the credential just verified: a reset or another change meanwhile wins.
+    changed = await session.execute(
+        update(User)
+        .where(
+            User.id == principal.user_id,
+            User.password_changed_at.is_not_distinct_from(account.password_changed_at),
         )
-        if changed.rowcount != 1:  # type: ignore[attr-defined]
-            raise ConflictError("The password was changed meanwhile; sign in again and retry.")
-        await invalidate_password_reset_links(session, user_id=principal.user_id)
-        if sign_out_other_sessions:
-            await revoke_user_sessions(
-                session,
-                revocations=revocations,
-                settings=settings,
-                user_id=principal.user_id,
-                keep=principal.session_id,
-            )
+        .values(password_hash=new_hash, password_changed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        raise ConflictError("The password was changed meanwhile; sign in again and retry.")
+    await invalidate_password_reset_links(session, user_id=principal.user_id)
+    if sign_out_other_sessions:
+        await revoke_user_sessions(
+            session,
+            revocations=revocations,
+            settings=settings,
+            user_id=principal.user_id,
+            keep=principal.session_id,
+        )
     mailer.send_later(emails.password_changed_notice(to=account.email))
 
 

@@ -152,9 +152,12 @@ async def _authenticate(
 ) -> _Authenticated:
     """Check a password without holding a database connection while hashing.
 
-    Wrong password, unknown account and disabled account fail identically (same error, and
-    a real argon2 verify on every path). The attempt is counted before the hash runs, so
-    concurrent guesses cannot outrun the throttle.
+    The account is read on a connection of its own, without a transaction, and returned to
+    the pool before the hash (`Database.autocommit`, one of its named uses); the request's
+    transaction starts only when the session is written. Wrong password, unknown account and
+    disabled account fail identically (same error, and a real argon2 verify on every path).
+    The attempt is counted before the hash runs, so concurrent guesses cannot outrun the
+    throttle.
     """
     email = normalize_email(email)
     await throttle.reserve_attempt(email=email, client_ip=client.ip_address)
@@ -251,6 +254,7 @@ async def _add_refresh_token(
 
 async def login(
     *,
+    session: AsyncSession,
     database: Database,
     hasher: PasswordHasher,
     throttle: LoginThrottle,
@@ -261,25 +265,21 @@ async def login(
     password: str,
     client: ClientInfo,
 ) -> TokenPair:
+    """A token sign-in: the password checked (see `_authenticate`), then the session written in
+    the request's transaction, which first touches the database after the hash."""
     account = await _authenticate(
         database=database, hasher=hasher, throttle=throttle, email=email, password=password, client=client
     )
-    async with database.unit_of_work() as session:
-        auth_session = await _open_session(
-            session,
-            account=account,
-            kind="token",
-            client=client,
-            revocations=revocations,
-            settings=settings,
-        )
-        refresh_token = await _add_refresh_token(
-            session,
-            session_id=auth_session.id,
-            session_expires_at=auth_session.expires_at,
-            parent_id=None,
-            settings=settings,
-        )
+    auth_session = await _open_session(
+        session, account=account, kind="token", client=client, revocations=revocations, settings=settings
+    )
+    refresh_token = await _add_refresh_token(
+        session,
+        session_id=auth_session.id,
+        session_expires_at=auth_session.expires_at,
+        parent_id=None,
+        settings=settings,
+    )
     return TokenPair(
         access_token=codec.issue(user_id=account.user_id, session_id=auth_session.id, now=utcnow()),
         refresh_token=refresh_token,
@@ -366,6 +366,7 @@ async def refresh(
 
 async def start_browser_session(
     *,
+    session: AsyncSession,
     database: Database,
     hasher: PasswordHasher,
     throttle: LoginThrottle,
@@ -379,16 +380,15 @@ async def start_browser_session(
         database=database, hasher=hasher, throttle=throttle, email=email, password=password, client=client
     )
     cookie_token = new_token()
-    async with database.unit_of_work() as session:
-        auth_session = await _open_session(
-            session,
-            account=account,
-            kind="browser",
-            client=client,
-            revocations=revocations,
-            settings=settings,
-            cookie_hash=hash_token(cookie_token),
-        )
+    auth_session = await _open_session(
+        session,
+        account=account,
+        kind="browser",
+        client=client,
+        revocations=revocations,
+        settings=settings,
+        cookie_hash=hash_token(cookie_token),
+    )
     return BrowserSession(
         session_id=auth_session.id,
         cookie_token=cookie_token,

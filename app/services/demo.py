@@ -8,7 +8,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.core.permissions import Role
 from app.core.security.passwords import PasswordHasher
-from app.db.session import Database
 from app.models import Membership, Organization, User
 from app.models.base import utcnow
 
@@ -32,26 +31,19 @@ async def _organization(session: AsyncSession, slug: str) -> Organization:
     return organization
 
 
-async def seed_demo_data(settings: Settings) -> str:
-    hasher = PasswordHasher.from_settings(settings)
-    password_hash = await hasher.hash(settings.demo_password.get_secret_value())
-    database = Database(settings)
+async def seed_demo_data(*, session: AsyncSession, hasher: PasswordHasher, settings: Settings) -> str:
+    """Create what is missing; the caller owns the transaction (the CLI's unit of work)."""
+    password_hash = await hasher.hash(settings.demo_password.get_secret_value())  # before any query
     created = 0
-    try:
-        async with database.unit_of_work() as session:
-            for email, full_name, org_slug, role in DEMO_USERS:
-                organization = await _organization(session, org_slug)
-                if await session.scalar(select(User.id).where(User.email == email)) is not None:
-                    continue
-                user = User(
-                    email=email, full_name=full_name, password_hash=password_hash, email_verified_at=utcnow()
-                )
-                session.add(user)
-                await session.flush()
-                session.add(Membership(user_id=user.id, org_id=organization.id, role=role))
-                created += 1
-    finally:
-        await database.dispose()
+    for email, full_name, org_slug, role in DEMO_USERS:
+        organization = await _organization(session, org_slug)
+        if await session.scalar(select(User.id).where(User.email == email)) is not None:
+            continue
+        user = User(email=email, full_name=full_name, password_hash=password_hash, email_verified_at=utcnow())
+        session.add(user)
+        await session.flush()
+        session.add(Membership(user_id=user.id, org_id=organization.id, role=role))
+        created += 1
     logins = "\n".join(f"    {email:<32} {role.value}" for email, _, _, role in DEMO_USERS)
     password_note = (
         "the DEMO_PASSWORD you set"

@@ -6,6 +6,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from app.core.config import Settings
+from app.core.security.passwords import PasswordHasher
+from app.db.session import Database
 from app.models import Membership, Organization, User
 from app.services.demo import DEMO_USERS, seed_demo_data
 from tests.conftest import ClientFactory, settings_for_test
@@ -14,10 +17,20 @@ from tests.support.accounts import login
 pytestmark = pytest.mark.anyio
 
 
+async def seed(settings: Settings) -> str:
+    database = Database(settings)
+    try:
+        async with database.unit_of_work() as session:
+            return await seed_demo_data(
+                session=session, hasher=PasswordHasher.from_settings(settings), settings=settings
+            )
+    finally:
+        await database.dispose()
+
+
 async def test_seed_is_idempotent_and_the_logins_work(make_client: ClientFactory, database_url: str) -> None:
     settings = settings_for_test(database_url=database_url, demo_password="a demo password for tests")
-    first = await seed_demo_data(settings)
-    second = await seed_demo_data(settings)
+    first, second = await seed(settings), await seed(settings)
     assert "6 new users" in first
     assert "0 new users" in second
     engine = create_async_engine(database_url)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import OAuth2PasswordBearer
 
-from app.api.dependencies.core import SessionDep, SettingsDep
+from app.api.dependencies.core import DatabaseDep, SessionDep, SettingsDep
 from app.core.config import Settings
 from app.core.errors import CsrfError, InvalidAccessTokenError, NotAuthenticatedError
 from app.core.security.csrf import csrf_token_valid
@@ -63,7 +63,7 @@ def cookie_names(request: Request, settings: Settings) -> tuple[str, str]:
 
 async def get_current_principal(
     request: Request,
-    session: SessionDep,
+    database: DatabaseDep,
     settings: SettingsDep,
     codec: TokenCodecDep,
     revocations: RevocationsDep,
@@ -78,7 +78,7 @@ async def get_current_principal(
     if not cookie_token:
         raise NotAuthenticatedError
     principal = await principals.principal_from_cookie(
-        session=session, settings=settings, cookie_token=cookie_token
+        database=database, settings=settings, cookie_token=cookie_token
     )
     if principal is None:
         raise InvalidAccessTokenError("The browser session is invalid, expired or signed out.")

@@ -142,6 +142,7 @@ async def issue_token(
     form: Annotated[PasswordGrantForm, Depends(password_grant_form)],
     request: Request,
     response: Response,
+    session: SessionDep,
     database: DatabaseDep,
     hasher: PasswordHasherDep,
     throttle: LoginThrottleDep,
@@ -149,8 +150,8 @@ async def issue_token(
     revocations: RevocationsDep,
     settings: SettingsDep,
 ) -> TokenResponse:
-    # DatabaseDep, not SessionDep: the service keeps no connection open while hashing.
     tokens = await auth_service.login(
+        session=session,
         database=database,
         hasher=hasher,
         throttle=throttle,
@@ -281,6 +282,7 @@ async def start_browser_session(
     body: BrowserSessionRequest,
     request: Request,
     response: Response,
+    session: SessionDep,
     database: DatabaseDep,
     hasher: PasswordHasherDep,
     throttle: LoginThrottleDep,
@@ -288,6 +290,7 @@ async def start_browser_session(
     settings: SettingsDep,
 ) -> BrowserSessionPublic:
     started = await auth_service.start_browser_session(
+        session=session,
         database=database,
         hasher=hasher,
         throttle=throttle,

@@ -62,6 +62,7 @@ async def change_password(
     body: PasswordChangeRequest,
     request: Request,
     principal: CurrentPrincipal,
+    session: SessionDep,
     database: DatabaseDep,
     hasher: PasswordHasherDep,
     revocations: RevocationsDep,
@@ -69,8 +70,8 @@ async def change_password(
     mailer: MailerDep,
     settings: SettingsDep,
 ) -> None:
-    # DatabaseDep, not SessionDep: the service keeps no connection open while hashing.
     await accounts.change_password(
+        session=session,
         database=database,
         hasher=hasher,
         revocations=revocations,

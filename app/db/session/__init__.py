@@ -1,4 +1,20 @@
-"""Engine, session factory and the unit of work: one session, one transaction per request."""
+"""Engine, session factory and the unit of work: one session, one transaction per request.
+
+The transaction rule:
+- A request's only transaction is its `SessionDep` (app/api/dependencies/core.py), one unit
+  of work committed after the endpoint returns. The session connects lazily, on its first
+  statement, so an endpoint that hashes a password before touching it holds no connection
+  while hashing. Services take that session; they never open a unit of work themselves.
+- Code outside a request opens its own unit of work: the CLI, work that runs after the
+  response (app/api/dependencies/background.py), and later the workers.
+- `Database.autocommit()` is for reads that must not start the request's transaction, and
+  has exactly these uses (tests/unit/test_layers.py holds the list):
+  - the account lookup before a password check (sign-in, password change) and the reset
+    link's account before its new password is hashed (app/services/auth.py, accounts.py);
+  - the browser session behind a cookie, and its at-most-once-a-minute last-used touch
+    (app/services/principals.py): the principal is resolved before the endpoint runs, and
+    an endpoint that hashes must not find a connection already checked out for it.
+"""
 
 from __future__ import annotations
 
@@ -47,11 +63,11 @@ class Database:
 
     @asynccontextmanager
     async def autocommit(self) -> AsyncIterator[AsyncConnection]:
-        """A pooled connection with no transaction around its statements.
+        """A pooled connection with no transaction around its statements, for the named uses
+        in this module's docstring only.
 
-        For a single read outside any unit of work, such as the credential lookup before a
-        password check: each statement stands alone, which saves the BEGIN and ROLLBACK round
-        trips a transaction would add. Never for writes that must succeed or fail together.
+        Each statement stands alone (which also saves the BEGIN and ROLLBACK round trips a
+        transaction would add); never for writes that must succeed or fail together.
         """
         async with self.engine.connect() as connection:
             await connection.execution_options(isolation_level="AUTOCOMMIT")
