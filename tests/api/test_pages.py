@@ -7,6 +7,7 @@ Opening a link (GET) spends nothing, since mail scanners fetch links first; the 
 from __future__ import annotations
 
 import html
+from collections.abc import Iterator
 from datetime import timedelta
 
 import httpx
@@ -16,6 +17,8 @@ import time_machine
 from app.models.base import utcnow
 from tests.conftest import ClientFactory
 from tests.support.accounts import PASSWORD, login, signup, verified_account
+from tests.support.logs import json_log_lines
+from tests.support.otlp import OtlpSink
 from tests.support.pages import form_in, link_in, path_and_query, submit
 from tests.support.smtp import MailSink
 
@@ -197,3 +200,37 @@ async def test_an_oversized_form_is_refused_before_it_is_read(make_client: Clien
         response = await client.post("/reset-password", data={"token": "t" * 2000})
         assert response.status_code == 413
         assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.fixture
+def otlp() -> Iterator[OtlpSink]:
+    sink = OtlpSink()
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+async def test_an_emailed_token_reaches_neither_the_log_nor_the_traces(
+    make_client: ClientFactory, mail: MailSink, otlp: OtlpSink, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The link's token is in the URL opened: the log and the spans name the route, not the URL."""
+    async with make_client(
+        otel_exporter_otlp_endpoint=otlp.url, log_level="INFO", log_format="json"
+    ) as client:
+        assert (await signup(client, EMAIL)).status_code == 202
+        link = link_in(mail.last_to(EMAIL).body, "/verify-email")
+        token = mail.last_to(EMAIL).token()
+        capfd.readouterr()
+        opened = await client.get(path_and_query(link))
+        assert (await submit(client, form_in(opened))).status_code == 200
+        # The test's own HTTP client logs the URLs it requests: not the app's log.
+        logs = [line for line in json_log_lines(capfd) if line.get("logger") != "httpx"]
+    access = [line for line in logs if line.get("logger") == "invoicer.access"]
+    assert [(line["method"], line["route"]) for line in access] == [
+        ("GET", "/verify-email"),
+        ("POST", "/verify-email"),
+    ]
+    assert not [line for line in logs if token in str(line)]
+    servers = [span for span in otlp.spans if span.name in ("GET /verify-email", "POST /verify-email")]
+    assert [span.attributes["http.url"] for span in servers] == ["http://testserver/verify-email"] * 2
+    assert not [span for span in otlp.spans if token in str(span.attributes)]
