@@ -13,7 +13,10 @@ from datetime import timedelta
 import httpx
 import pytest
 import time_machine
+from fastapi import BackgroundTasks, FastAPI
+from starlette.responses import HTMLResponse
 
+from app.api.html import Markup, page
 from app.models.base import utcnow
 from tests.conftest import ClientFactory
 from tests.support.accounts import PASSWORD, login, signup, verified_account
@@ -149,6 +152,28 @@ async def test_a_hostile_token_is_shown_escaped_and_refused(client: httpx.AsyncC
         )
         assert_is_page(refused, 400)
         assert "This link no longer works" in refused.text
+
+
+@pytest.mark.parametrize(("status", "ran"), [(200, ["queued"]), (400, [])])
+async def test_a_refusal_page_drops_the_work_its_request_queued(status: int, ran: list[str]) -> None:
+    """As when a JSON endpoint raises: a refused request's email is never sent."""
+    done: list[str] = []
+    app = FastAPI()
+
+    @app.post("/form")
+    async def form(background: BackgroundTasks) -> HTMLResponse:
+        background.add_task(done.append, "queued")
+        return page(app_name="Test", title="Result", content=Markup(), status_code=status)
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        assert (await client.post("/form")).status_code == status
+    assert done == ran
+
+
+async def test_an_unreadable_form_gets_a_page_too(client: httpx.AsyncClient) -> None:
+    sent_a_file = await client.post("/verify-email", files={"token": ("token.txt", b"x" * 43)})
+    assert_is_page(sent_a_file, 422)
+    assert "The form could not be read" in sent_a_file.text
 
 
 async def test_an_unknown_address_is_echoed_escaped(client: httpx.AsyncClient) -> None:

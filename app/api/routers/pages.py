@@ -53,7 +53,8 @@ class PageRoute(APIRoute):
 
     Errors a page does not handle itself (a rate limit, an unreadable form) become an error
     page here rather than problem+json. The pages open their own unit of work, so an error
-    they raise has rolled it back before it reaches this point.
+    they raise has rolled it back before it reaches this point (never `SessionDep`: its
+    commit would run after this handler has turned the error into a page).
     """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
