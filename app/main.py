@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(metrics.router)
     app.include_router(build_api_router())
     # Public: the pages emailed links open (HTML forms for people, not API operations).
-    app.include_router(pages.router)
+    pages.install_pages(app)
     if docs_enabled:
         docs.install_docs(app, openapi_url=OPENAPI_URL)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]

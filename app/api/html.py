@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from html import escape
 from string import Template
 
-from starlette.background import BackgroundTasks
 from starlette.responses import HTMLResponse
 
 from app.api import content_security
@@ -89,8 +88,4 @@ def page(
 ) -> HTMLResponse:
     html = render(_LAYOUT, app_name=app_name, title=title, style=_STYLE, content=content)
     response = HTMLResponse(html, status_code=status_code, headers={**PAGE_HEADERS, **(headers or {})})
-    if status_code >= 400:
-        # FastAPI gives a returned response the request's background tasks when it has none;
-        # a refused request's work (a queued email) must not run, as with a raised error.
-        response.background = BackgroundTasks()
     return content_security.html_page(response, content_security.EMAIL_LINK_PAGES)

@@ -7,16 +7,18 @@ Opening a link (GET) spends nothing, since mail scanners fetch links first; the 
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 
 import httpx
 import pytest
 import time_machine
-from fastapi import BackgroundTasks, FastAPI
+from fastapi import APIRouter, BackgroundTasks, Depends, FastAPI
 from starlette.responses import HTMLResponse
 
 from app.api.html import Markup, page
+from app.api.routers.pages import PageRoute, RefusalPageError, install_pages
+from app.core.config import load_settings
 from app.models.base import utcnow
 from tests.conftest import ClientFactory
 from tests.support.accounts import PASSWORD, login, signup, verified_account
@@ -154,20 +156,42 @@ async def test_a_hostile_token_is_shown_escaped_and_refused(client: httpx.AsyncC
         assert "This link no longer works" in refused.text
 
 
-@pytest.mark.parametrize(("status", "ran"), [(200, ["queued"]), (400, [])])
-async def test_a_refusal_page_drops_the_work_its_request_queued(status: int, ran: list[str]) -> None:
-    """As when a JSON endpoint raises: a refused request's email is never sent."""
-    done: list[str] = []
+@pytest.mark.parametrize(
+    ("refuse", "outcome"), [(False, ["committed", "mail sent"]), (True, ["rolled back"])]
+)
+async def test_a_refusal_page_rolls_back_and_drops_the_queued_work(refuse: bool, outcome: list[str]) -> None:
+    """As when a JSON endpoint raises: a refused form's transaction and email do not happen."""
+    seen: list[str] = []
+
+    async def unit_of_work() -> AsyncIterator[None]:
+        try:
+            yield
+        except BaseException:
+            seen.append("rolled back")
+            raise
+        seen.append("committed")
+
     app = FastAPI()
+    app.state.settings = load_settings(app_env="test")
+    install_pages(app)
+    probe = APIRouter(route_class=PageRoute)
 
-    @app.post("/form")
-    async def form(background: BackgroundTasks) -> HTMLResponse:
-        background.add_task(done.append, "queued")
-        return page(app_name="Test", title="Result", content=Markup(), status_code=status)
+    @probe.post("/probe", dependencies=[Depends(unit_of_work, scope="function")])
+    async def probe_page(background: BackgroundTasks) -> HTMLResponse:
+        background.add_task(seen.append, "mail sent")
+        result = page(app_name="Test", title="Result", content=Markup(), status_code=400 if refuse else 200)
+        if refuse:
+            raise RefusalPageError(result)
+        return result
 
+    app.include_router(probe)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
-        assert (await client.post("/form")).status_code == status
-    assert done == ran
+        answer = await client.post("/probe")
+    assert (answer.status_code, answer.headers["content-type"]) == (
+        400 if refuse else 200,
+        "text/html; charset=utf-8",
+    )
+    assert seen == outcome
 
 
 async def test_an_unreadable_form_gets_a_page_too(client: httpx.AsyncClient) -> None:

@@ -21,7 +21,7 @@ import math
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import TypeAdapter, ValidationError
@@ -30,12 +30,12 @@ from starlette.responses import HTMLResponse, Response
 
 from app.api.dependencies.auth import LoginThrottleDep, PasswordHasherDep, RevocationsDep
 from app.api.dependencies.background import AfterResponseDep
-from app.api.dependencies.core import DatabaseDep, SettingsDep
+from app.api.dependencies.core import DatabaseDep, SessionDep, SettingsDep
 from app.api.dependencies.email import MailerDep, RecipientQuotaDep
 from app.api.dependencies.rate_limit import RATE_LIMIT_HEADERS_STATE, RateLimit
 from app.api.html import Markup, join, page, render
 from app.core.config import Settings
-from app.core.errors import AppError, InvalidInputError, InvalidOneTimeTokenError
+from app.core.errors import InvalidInputError, InvalidOneTimeTokenError, RateLimitedError
 from app.schemas.auth import ForgotPasswordRequest, OpaqueToken
 from app.services import accounts
 
@@ -48,13 +48,37 @@ _TOKEN = TypeAdapter(Annotated[str, OpaqueToken])
 _NOTHING = Markup()
 
 
+class RefusalPageError(Exception):
+    """A refusal, shown as a page.
+
+    Raised, never returned, as every error is: the request's transaction (`SessionDep`) rolls
+    back, and no work the request queued (an email) runs after it. `install_pages` registers
+    the handler that sends the page.
+    """
+
+    def __init__(self, page: HTMLResponse) -> None:
+        super().__init__(page.status_code)
+        self.page = page
+
+
+def _with_rate_limit_fields(request: Request, response: Response) -> Response:
+    """As on the JSON endpoints: a limited route's answers carry its RateLimit fields."""
+    for name, value in (getattr(request.state, RATE_LIMIT_HEADERS_STATE, None) or {}).items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+async def _send_refusal(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RefusalPageError)
+    return _with_rate_limit_fields(request, exc.page)
+
+
 class PageRoute(APIRoute):
     """Answers in HTML, refusals included: a person reads them, in a browser.
 
-    Errors a page does not handle itself (a rate limit, an unreadable form) become an error
-    page here rather than problem+json. The pages open their own unit of work, so an error
-    they raise has rolled it back before it reaches this point (never `SessionDep`: its
-    commit would run after this handler has turned the error into a page).
+    The two refusals a page meets before its own code runs, a rate limit and a form that could
+    not be parsed, become pages here rather than problem+json. Anything else that goes wrong
+    is the API's problem document, as elsewhere.
     """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
@@ -63,27 +87,30 @@ class PageRoute(APIRoute):
         async def page_handler(request: Request) -> Response:
             settings: Settings = request.app.state.settings
             try:
-                response = await handler(request)
-            except AppError as error:
-                response = _message_page(
+                return _with_rate_limit_fields(request, await handler(request))
+            except RateLimitedError as error:
+                refusal = _message_page(
                     settings, error.title, error.detail, status_code=error.status, headers=error.headers
                 )
-            except RequestValidationError:
-                response = _message_page(
+                raise RefusalPageError(refusal) from error
+            except RequestValidationError as error:
+                refusal = _message_page(
                     settings,
                     "The form could not be read",
                     "Go back, and send the form again.",
                     status_code=422,
                 )
-            # As on the JSON endpoints, the rate limit's fields, success or refusal.
-            for name, value in (getattr(request.state, RATE_LIMIT_HEADERS_STATE, None) or {}).items():
-                response.headers.setdefault(name, value)
-            return response
+                raise RefusalPageError(refusal) from error
 
         return page_handler
 
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
+
+
+def install_pages(app: FastAPI) -> None:
+    app.include_router(router)
+    app.add_exception_handler(RefusalPageError, _send_refusal)
 
 
 def _message_page(
@@ -144,18 +171,17 @@ _VERIFY_FORM = """<p>Confirm that this address is yours to finish setting up you
 @router.get(VERIFY_EMAIL_PATH)
 async def verify_email_page(request: Request, settings: SettingsDep, token: str = "") -> HTMLResponse:
     if not token:
-        return _incomplete_link(settings)
+        raise RefusalPageError(_incomplete_link(settings))
     form = render(_VERIFY_FORM, action=_path(request, VERIFY_EMAIL_PATH), token=token)
     return page(app_name=settings.app_name, title="Confirm your email address", content=form)
 
 
 @router.post(VERIFY_EMAIL_PATH, dependencies=[Depends(RateLimit("verify"))])
 async def verify_email(
-    request: Request, database: DatabaseDep, settings: SettingsDep, token: Annotated[str, Form()] = ""
+    request: Request, session: SessionDep, settings: SettingsDep, token: Annotated[str, Form()] = ""
 ) -> HTMLResponse:
     try:
-        async with database.unit_of_work() as session:
-            await accounts.verify_email(session=session, token=_valid_token(token))
+        await accounts.verify_email(session=session, token=_valid_token(token))
     except InvalidOneTimeTokenError as error:
         hint = render(
             '<p class="hint">If you have confirmed your address already, just sign in. A link to '
@@ -164,7 +190,10 @@ async def verify_email(
             lifetime=_duration(settings.email_verification_ttl_seconds),
             forgot=_path(request, FORGOT_PASSWORD_PATH),
         )
-        return _message_page(settings, "This link no longer works", error.detail, status_code=400, more=hint)
+        dead_link = _message_page(
+            settings, "This link no longer works", error.detail, status_code=400, more=hint
+        )
+        raise RefusalPageError(dead_link) from error
     return _message_page(
         settings, "Email address confirmed", "Your address is confirmed: you can sign in now."
     )
@@ -204,13 +233,14 @@ def _reset_form(
 @router.get(RESET_PASSWORD_PATH)
 async def reset_password_page(request: Request, settings: SettingsDep, token: str = "") -> HTMLResponse:
     if not token:
-        return _incomplete_link(settings)
+        raise RefusalPageError(_incomplete_link(settings))
     return _reset_form(request, settings, token)
 
 
 @router.post(RESET_PASSWORD_PATH, dependencies=[Depends(RateLimit("verify"))])
 async def reset_password(
     request: Request,
+    session: SessionDep,
     database: DatabaseDep,
     hasher: PasswordHasherDep,
     revocations: RevocationsDep,
@@ -223,20 +253,19 @@ async def reset_password(
 ) -> HTMLResponse:
     if new_password != new_password_again:
         problem = _error("The two passwords differ: type the same one twice.")
-        return _reset_form(request, settings, token, problem=problem, status_code=422)
+        raise RefusalPageError(_reset_form(request, settings, token, problem=problem, status_code=422))
     try:
-        async with database.unit_of_work() as session:
-            await accounts.reset_password(
-                session=session,
-                database=database,
-                hasher=hasher,
-                revocations=revocations,
-                throttle=throttle,
-                mailer=mailer,
-                settings=settings,
-                token=_valid_token(token),
-                new_password=new_password,
-            )
+        await accounts.reset_password(
+            session=session,
+            database=database,
+            hasher=hasher,
+            revocations=revocations,
+            throttle=throttle,
+            mailer=mailer,
+            settings=settings,
+            token=_valid_token(token),
+            new_password=new_password,
+        )
     except InvalidOneTimeTokenError as error:
         hint = render(
             '<p class="hint">A reset link works once, for $lifetime. <a href="$forgot">Ask for a '
@@ -244,11 +273,16 @@ async def reset_password(
             lifetime=_duration(settings.password_reset_ttl_seconds),
             forgot=_path(request, FORGOT_PASSWORD_PATH),
         )
-        return _message_page(settings, "This link no longer works", error.detail, status_code=400, more=hint)
+        dead_link = _message_page(
+            settings, "This link no longer works", error.detail, status_code=400, more=hint
+        )
+        raise RefusalPageError(dead_link) from error
     except InvalidInputError as error:
         reasons = [str(issue["message"]) for issue in error.extensions.get("errors", [])] or [error.detail]
         problem = _error(f"Choose another password. This one {'; '.join(reasons)}.")
-        return _reset_form(request, settings, token, problem=problem, status_code=422)
+        raise RefusalPageError(
+            _reset_form(request, settings, token, problem=problem, status_code=422)
+        ) from error
     return _message_page(
         settings,
         "Password changed",
@@ -297,9 +331,11 @@ async def forgot_password(
 ) -> HTMLResponse:
     try:
         address = ForgotPasswordRequest.model_validate({"email": email}).email
-    except ValidationError:
+    except ValidationError as error:
         problem = _error("Enter a valid email address, such as name@example.com.")
-        return _forgot_form(request, settings, email=email, problem=problem, status_code=422)
+        raise RefusalPageError(
+            _forgot_form(request, settings, email=email, problem=problem, status_code=422)
+        ) from error
 
     # As POST /api/v1/auth/password/forgot: the same page, at once, whether or not the address
     # has an account; the lookup and the email happen after the response.
