@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from app.core.config import Settings, SettingsError, load_settings, redacted_settings
+from app.core.config.settings import listening_url
 from app.core.logging import configure_logging, get_logger
 
 if TYPE_CHECKING:
@@ -63,11 +64,13 @@ def serve(
 
     from app.server import OpenFileLimitError, ensure_open_file_limit, uvicorn_options
 
-    # --workers goes through the same validation as WORKERS (several need Redis), and reaches
-    # the worker processes, which load their settings from the environment.
-    settings = _settings(**({"workers": workers} if workers is not None else {}))
+    # The options go through the same validation as HOST, PORT and WORKERS (several workers
+    # need Redis), and reach the worker processes, which load their settings from the
+    # environment: the address served is also where emailed links point by default.
+    options = {"host": host, "port": port, "workers": workers}
+    settings = _settings(**{name: value for name, value in options.items() if value is not None})
     worker_count = settings.workers
-    os.environ["WORKERS"] = str(worker_count)
+    os.environ.update(HOST=settings.host, PORT=str(settings.port), WORKERS=str(worker_count))
     try:
         ensure_open_file_limit(settings)
     except OpenFileLimitError as exc:
@@ -75,19 +78,19 @@ def serve(
         raise typer.Exit(code=2) from None
     if worker_count > 1:
         _share_metrics_between_workers()
-    bind_host = host or settings.host
-    bind_port = port or settings.port
+    url = listening_url(settings.host, settings.port)
     logger.info(
         "serving",
-        url=f"http://{bind_host}:{bind_port}",
-        docs=f"http://{bind_host}:{bind_port}/docs" if settings.effective_docs_enabled else None,
+        url=url,
+        docs=f"{url}/docs" if settings.effective_docs_enabled else None,
+        emailed_links=settings.public_base_url,
         env=settings.app_env,
     )
     uvicorn.run(
         "app.main:create_app",
         factory=True,
-        host=bind_host,
-        port=bind_port,
+        host=settings.host,
+        port=settings.port,
         workers=worker_count,
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,

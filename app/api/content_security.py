@@ -88,6 +88,10 @@ REDOC = PagePolicy(
     }
 )
 
+# The pages emailed links open (app/api/routers/pages.py): their one inline stylesheet by
+# hash, and forms that post to this app. No scripts, images or connections at all.
+EMAIL_LINK_PAGES = PagePolicy({**_PAGE_BASE, "style-src": (), "form-action": ("'self'",)})
+
 
 def html_page(response: HTMLResponse, policy: PagePolicy) -> HTMLResponse:
     """`response` with `policy`, its inline blocks allowed by hash."""

@@ -18,6 +18,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.trace import Span
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -69,6 +70,27 @@ def name_request_span(*, method: str, route: str) -> None:
 def current_trace_id() -> str | None:
     context = trace.get_current_span().get_span_context()
     return format(context.trace_id, "032x") if context.is_valid else None
+
+
+# Where the ASGI instrumentation records a request's query string (by semantic conventions
+# version): the full URL, and the query alone.
+_URL_ATTRIBUTES = ("http.url", "url.full")
+_QUERY_ATTRIBUTE = "url.query"
+
+
+def drop_query_string(span: Span, scope: dict[str, Any]) -> None:
+    """No query string reaches the trace store: the links we email carry one-time tokens there
+    (/verify-email?token=...), and a span is kept longer and seen by more people than the
+    request. The route and the path remain."""
+    attributes = getattr(span, "attributes", None)
+    if not scope.get("query_string") or not span.is_recording() or not attributes:
+        return
+    for name in _URL_ATTRIBUTES:
+        value = attributes.get(name)
+        if isinstance(value, str):
+            span.set_attribute(name, value.split("?", 1)[0])
+    if _QUERY_ATTRIBUTE in attributes:
+        span.set_attribute(_QUERY_ATTRIBUTE, "REDACTED")
 
 
 def request_span_details(scope: dict[str, Any]) -> tuple[str, dict[str, Any]]:

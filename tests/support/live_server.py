@@ -34,9 +34,9 @@ def invoicer(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str
     )
 
 
-def start_server(env: dict[str, str]) -> subprocess.Popen[str]:
+def start_server(env: dict[str, str], *options: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve"],
+        [sys.executable, "-m", "app.cli", "serve", *options],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -17,3 +17,24 @@ PUBLIC_OPERATIONS = frozenset(
         ("POST", "/api/v1/auth/session"),
     }
 )
+
+# Hidden from the OpenAPI document, so the walk over it above does not see them: the pages
+# emailed links open (public: the token in the form is the credential), the docs and their
+# document, and the metrics scrape (guarded by METRICS_TOKEN, not by a principal).
+PUBLIC_PAGES = frozenset(
+    {
+        ("GET", "/verify-email"),
+        ("POST", "/verify-email"),
+        ("GET", "/reset-password"),
+        ("POST", "/reset-password"),
+        ("GET", "/forgot-password"),
+        ("POST", "/forgot-password"),
+    }
+)
+HIDDEN_ROUTES = PUBLIC_PAGES | {
+    ("GET", "/openapi.json"),
+    ("GET", "/docs"),
+    ("GET", "/docs/oauth2-redirect"),
+    ("GET", "/redoc"),
+    ("GET", "/metrics"),
+}

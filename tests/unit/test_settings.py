@@ -227,6 +227,63 @@ def test_env_example_works_as_a_dev_env_file(tmp_path: Path, monkeypatch: pytest
     assert settings.port == 8000
 
 
+ANY_IPV4 = "0.0.0.0"  # noqa: S104 (a value to render, nothing binds to it)
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "links"),
+    [
+        ("127.0.0.1", 8000, "http://127.0.0.1:8000"),
+        ("127.0.0.1", 9123, "http://127.0.0.1:9123"),
+        (ANY_IPV4, 9123, "http://127.0.0.1:9123"),  # every IPv4 address, loopback included
+        ("::", 9123, "http://localhost:9123"),  # IPv6, and IPv4 where the system allows
+        ("::1", 9123, "http://[::1]:9123"),
+        ("10.0.0.5", 80, "http://10.0.0.5"),
+        ("invoicer.internal", 8080, "http://invoicer.internal:8080"),
+    ],
+)
+def test_emailed_links_point_at_the_served_address_by_default(host: str, port: int, links: str) -> None:
+    assert load_settings(app_env="test", host=host, port=port).public_base_url == links
+    explicit = load_settings(app_env="test", host=host, port=port, public_base_url="https://app.test")
+    assert explicit.public_base_url == "https://app.test"
+
+
+def test_emailed_links_follow_host_and_port_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOST", ANY_IPV4)
+    monkeypatch.setenv("PORT", "9124")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "")  # an empty value in an env file means unset
+    assert load_settings(app_env="test").public_base_url == "http://127.0.0.1:9124"
+
+
+def test_production_says_when_the_link_base_was_left_unset() -> None:
+    unset = {name: value for name, value in SAFE_PROD.items() if name != "public_base_url"}
+    with pytest.raises(SettingsError) as caught:
+        load_settings(**unset, port=8443)
+    assert caught.value.problems == [
+        "PUBLIC_BASE_URL must be an https:// URL (unset, emailed links would point at http://127.0.0.1:8443)"
+    ]
+
+
+def test_serve_options_reach_the_workers_link_base(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers load their settings from the environment: --host/--port must get there too."""
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'serve.db'}")
+    # Set here (not deleted) so that what the command exports is undone after the test.
+    for name, value in {"APP_ENV": "test", "HOST": "127.0.0.2", "PORT": "1", "WORKERS": "1"}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("PUBLIC_BASE_URL", "")  # unset
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    # The port is taken, so uvicorn fails to bind it and exits rather than serving.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(cli, ["serve", "--host", "127.0.0.1", "--port", str(port)])
+    assert result.exit_code != 0
+    assert "address already in use" in result.output
+    assert (os.environ["HOST"], os.environ["PORT"]) == ("127.0.0.1", str(port))
+    assert load_settings().public_base_url == f"http://127.0.0.1:{port}"
+
+
 def test_hash_concurrency_shares_the_cores_among_workers(monkeypatch: pytest.MonkeyPatch) -> None:
     """N workers on N cores: one hash at a time each, not N each (N x N x 64 MiB at once)."""
     monkeypatch.setattr(os, "cpu_count", lambda: 8)

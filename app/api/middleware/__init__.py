@@ -23,7 +23,7 @@ from app.api.middleware.timeout import RequestTimeoutMiddleware
 from app.api.middleware.trusted_host import TrustedHostMiddleware
 from app.core.config import Settings
 from app.core.metrics import HttpMetrics
-from app.core.tracing import request_span_details
+from app.core.tracing import drop_query_string, request_span_details
 
 
 def build_middleware(
@@ -39,6 +39,7 @@ def build_middleware(
                     OpenTelemetryMiddleware,
                     tracer_provider=tracer_provider,
                     default_span_details=request_span_details,
+                    server_request_hook=drop_query_string,
                     excluded_urls="/livez,/readyz,/metrics",
                     exclude_spans=["receive", "send"],
                 )

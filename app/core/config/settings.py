@@ -11,7 +11,7 @@ import os
 from typing import Annotated, Literal
 
 from limits import parse as parse_rate_limit
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 AppEnv = Literal["dev", "test", "staging", "prod"]
@@ -235,8 +235,12 @@ class Settings(BaseSettings):
     )
     smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     public_base_url: str = Field(
-        default="http://127.0.0.1:8000",
-        description="Base of links in emails (verification, password reset).",
+        default="",
+        validate_default=True,
+        description=(
+            "Base of links in emails (verification, password reset). Default: the address the "
+            "server listens on, http://HOST:PORT. Staging/prod: the public https:// URL."
+        ),
     )
 
     # --- demo data ----------------------------------------------------------------------
@@ -258,6 +262,15 @@ class Settings(BaseSettings):
     def _valid_rate_limit(cls, value: str) -> str:
         parse_rate_limit(value)  # raises ValueError on a malformed policy
         return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _listening_address_by_default(cls, value: str, info: ValidationInfo) -> str:
+        # HOST and PORT are validated before this field: absent here if they were invalid,
+        # and then reported as such.
+        if value or "host" not in info.data or "port" not in info.data:
+            return value
+        return listening_url(info.data["host"], info.data["port"])
 
     @field_validator("app_env", mode="before")
     @classmethod
@@ -371,8 +384,32 @@ class Settings(BaseSettings):
                 "(or SMTP_ALLOW_PLAINTEXT=true for a relay on a trusted network)"
             )
         if not self.public_base_url.startswith("https://"):
-            problems.append("PUBLIC_BASE_URL must be an https:// URL")
+            unset = "public_base_url" not in self.model_fields_set
+            problems.append(
+                "PUBLIC_BASE_URL must be an https:// URL"
+                + (f" (unset, emailed links would point at {self.public_base_url})" if unset else "")
+            )
         return problems
+
+
+def listening_url(host: str, port: int) -> str:
+    """A URL that reaches a server bound to `host`:`port` from this machine.
+
+    A wildcard address is where the server listens, not where anyone can connect: 0.0.0.0
+    takes every IPv4 address, loopback included, so links name 127.0.0.1. `::` takes every
+    IPv6 address and, on most systems but not all (net.ipv6.bindv6only), IPv4 too; `localhost`
+    names both loopbacks, and browsers and curl try each, so the link works either way.
+    """
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        link_host = host  # a name: localhost, or the machine's own
+    else:
+        if address.is_unspecified:
+            link_host = "127.0.0.1" if address.version == 4 else "localhost"
+        else:
+            link_host = f"[{address}]" if address.version == 6 else str(address)
+    return f"http://{link_host}" if port == 80 else f"http://{link_host}:{port}"
 
 
 def _trusts_any_address(forwarded_allow_ips: str) -> bool:
