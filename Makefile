@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: help uv sync run serve migrate seed lint fmt typecheck test test-sqlite test-postgres bench-login bench-reads bench-server bench-profile bench-memory bench-soak clean
+.PHONY: help uv sync run serve migrate seed lint fmt typecheck test test-sqlite test-postgres bench-login bench-reads bench-server bench-profile bench-memory bench-soak mutation clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -81,5 +81,10 @@ bench-memory: sync ## Leak hunt: tracemalloc over three equal intervals of authe
 bench-soak: sync ## Steady mixed traffic for 2 min: p95 per endpoint, drift, memory growth (PostgreSQL, Redis)
 	@$(UV) run --frozen python bench/soak.py
 
+mutation: sync ## Mutation testing of the security code against its tests (periodic, not CI; docs/testing.md)
+	@rm -rf mutants
+	@TEST_DATABASES=sqlite $(UV) run --frozen mutmut run --max-children 2
+	@$(UV) run --frozen mutmut results
+
 clean: ## Remove the local database, mail and caches
-	rm -rf var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf var mutants .pytest_cache .mypy_cache .ruff_cache

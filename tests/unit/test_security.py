@@ -88,3 +88,44 @@ async def test_memory_revocation_expires() -> None:
     await store.revoke([session], ttl_seconds=60)
     assert await store.is_revoked(session)
     assert not await store.is_revoked(uuid.uuid4())
+
+
+@pytest.mark.parametrize(
+    ("password", "problem"),
+    [
+        ("x" * 11 + "y", None),  # exactly the minimum
+        ("x" * 10 + "y", "must be at least 12 characters"),
+        ("x" * 255 + "y", None),  # exactly the maximum
+        ("x" * 256 + "y", "must be at most 256 characters"),
+        ("Jane.Doe.Finance@Example.com", "must not be your email address"),  # any case
+        ("jane.doe.finance", "must not be your email address"),  # its local part
+        ("example.com", "must be at least 12 characters"),  # the domain alone is no problem of its own
+        ("zzzzzzzzzzzz", "must not repeat a single character"),
+        ("password1234", "is too common"),
+    ],
+)
+def test_each_password_rule_and_its_boundary(password: str, problem: str | None) -> None:
+    problems = password_problems(
+        password, min_length=12, max_length=256, email="jane.doe.finance@example.com"
+    )
+    assert problems == ([problem] if problem else [])
+
+
+async def test_redis_revocation_store_on_a_real_redis() -> None:
+    from redis.asyncio import Redis
+
+    from app.core.security.revocation import RedisRevocationStore
+    from tests.conftest import REDIS_URL
+
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        store = RedisRevocationStore(redis)
+        revoked, other = uuid.uuid4(), uuid.uuid4()
+        await store.revoke([revoked], ttl_seconds=60)
+        assert await store.is_revoked(revoked)
+        assert not await store.is_revoked(other)
+        ttl = await redis.ttl(f"invoicer:revoked-session:{revoked}")
+        assert 0 < ttl <= 60
+    finally:
+        await redis.delete(f"invoicer:revoked-session:{revoked}")
+        await redis.aclose()
