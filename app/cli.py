@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import tempfile
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -33,6 +34,9 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default: HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: PORT).")] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes (default: WORKERS).")] = None,
+    reload: Annotated[
+        bool, typer.Option("--reload", help="Restart when app/ changes (development: one process).")
+    ] = False,
 ) -> None:
     """Serve the API with uvicorn (proxy headers, graceful shutdown, our own access log).
 
@@ -46,6 +50,12 @@ def serve(
     # the worker processes, which load their settings from the environment.
     settings = _settings(**({"workers": workers} if workers is not None else {}))
     worker_count = settings.workers
+    if reload and (worker_count > 1 or settings.is_production_like):
+        # uvicorn's reloader supervises one process; a reloading production server is a mistake.
+        typer.echo(
+            "--reload runs one process in dev or test: not with WORKERS above 1, staging or prod.", err=True
+        )
+        raise typer.Exit(code=2)
     os.environ["WORKERS"] = str(worker_count)
     try:
         ensure_open_file_limit(settings)
@@ -74,6 +84,8 @@ def serve(
         access_log=False,  # one line per request comes from AccessLogMiddleware
         log_config=None,  # keep our structlog pipeline
         server_header=False,
+        reload=reload,
+        reload_dirs=[str(Path(__file__).resolve().parent)] if reload else None,
         **uvicorn_options(settings),
     )
 
