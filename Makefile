@@ -24,7 +24,7 @@ uv: ## Install uv (user-local) if it is missing
 sync: uv ## Create .venv from uv.lock (exact versions)
 	@$(UV) sync --frozen --quiet
 
-run: sync ## Migrate, seed demo data and serve on http://$(HOST):$(PORT) (SQLite, in-process jobs)
+run: sync ## Migrate, seed demo data and serve on http://$(HOST):$(PORT) (SQLite unless DATABASE_URL says otherwise)
 	@mkdir -p var
 	@$(UV) run --frozen invoicer migrate
 	@$(UV) run --frozen invoicer seed-demo
