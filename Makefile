@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: help uv sync run serve migrate seed lint fmt typecheck test test-sqlite test-postgres bench-login bench-reads bench-server bench-profile bench-memory bench-soak mutation clean
+.PHONY: help uv sync run dev serve migrate seed lint fmt typecheck test test-sqlite test-postgres bench-login bench-reads bench-server bench-profile bench-memory bench-soak mutation clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -24,7 +24,7 @@ uv: ## Install uv (user-local) if it is missing
 sync: uv ## Create .venv from uv.lock (exact versions)
 	@$(UV) sync --frozen --quiet
 
-run: sync ## Migrate, seed demo data and serve on http://$(HOST):$(PORT) (SQLite, in-process jobs)
+run: sync ## Migrate, seed demo data and serve on http://$(HOST):$(PORT) (SQLite unless DATABASE_URL says otherwise)
 	@mkdir -p var
 	@$(UV) run --frozen invoicer migrate
 	@$(UV) run --frozen invoicer seed-demo
@@ -33,6 +33,12 @@ run: sync ## Migrate, seed demo data and serve on http://$(HOST):$(PORT) (SQLite
 	@echo "  Readiness: http://$(HOST):$(PORT)/readyz"
 	@echo ""
 	@$(UV) run --frozen invoicer serve
+
+dev: sync ## As `make run`, restarting the server whenever code under app/ changes
+	@mkdir -p var
+	@$(UV) run --frozen invoicer migrate
+	@$(UV) run --frozen invoicer seed-demo
+	@$(UV) run --frozen invoicer serve --reload
 
 migrate: sync ## Apply pending migrations to DATABASE_URL (or MIGRATION_DATABASE_URL)
 	@$(UV) run --frozen invoicer migrate

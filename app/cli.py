@@ -7,6 +7,7 @@ import json
 import os
 import tempfile
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
@@ -55,6 +56,9 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default: HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: PORT).")] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes (default: WORKERS).")] = None,
+    reload: Annotated[
+        bool, typer.Option("--reload", help="Restart when app/ changes (development: one process).")
+    ] = False,
 ) -> None:
     """Serve the API with uvicorn (proxy headers, graceful shutdown, our own access log).
 
@@ -70,6 +74,12 @@ def serve(
     options = {"host": host, "port": port, "workers": workers}
     settings = _settings(**{name: value for name, value in options.items() if value is not None})
     worker_count = settings.workers
+    if reload and (worker_count > 1 or settings.is_production_like):
+        # uvicorn's reloader supervises one process; a reloading production server is a mistake.
+        typer.echo(
+            "--reload runs one process in dev or test: not with WORKERS above 1, staging or prod.", err=True
+        )
+        raise typer.Exit(code=2)
     os.environ.update(HOST=settings.host, PORT=str(settings.port), WORKERS=str(worker_count))
     try:
         ensure_open_file_limit(settings)
@@ -98,6 +108,8 @@ def serve(
         access_log=False,  # one line per request comes from AccessLogMiddleware
         log_config=None,  # keep our structlog pipeline
         server_header=False,
+        reload=reload,
+        reload_dirs=[str(Path(__file__).resolve().parent)] if reload else None,
         **uvicorn_options(settings),
     )
 
