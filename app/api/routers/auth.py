@@ -33,6 +33,9 @@ from app.core.errors import (
     RateLimitedError,
 )
 from app.schemas.auth import (
+    EXAMPLE_EMAIL,
+    EXAMPLE_PASSWORD,
+    EXAMPLE_TOKEN,
     Accepted,
     BrowserSessionPublic,
     BrowserSessionRequest,
@@ -74,10 +77,10 @@ class PasswordGrantForm:
 async def password_grant_form(
     # Normalised and validated like every other email field: a username that is not one plain
     # address is a 422 before any lookup, and the sign-in sees only the normalised spelling.
-    username: Annotated[EmailAddress, Form(description="Your email address.")],
-    password: Annotated[str, Form(min_length=1, max_length=4096)],
-    grant_type: Annotated[str, Form(pattern="^password$")] = "password",
-    scope: Annotated[str, Form(max_length=1000)] = "",
+    username: Annotated[EmailAddress, Form(description="Your email address.", examples=[EXAMPLE_EMAIL])],
+    password: Annotated[str, Form(min_length=1, max_length=4096, examples=[EXAMPLE_PASSWORD])],
+    grant_type: Annotated[str, Form(pattern="^password$", examples=["password"])] = "password",
+    scope: Annotated[str, Form(max_length=1000, description="Ignored: tokens carry no scopes.")] = "",
 ) -> PasswordGrantForm:
     """OAuth2 password grant fields (RFC 6749 §4.3.2), parsed on the event loop.
 
@@ -225,12 +228,12 @@ async def refresh(
     responses={200: {"description": "Revoked (or nothing to revoke)."}, **sets_headers(200, "Cache-Control")},
 )
 async def revoke_token(
-    token: Annotated[str, Form(min_length=1, max_length=4096)],
+    token: Annotated[str, Form(min_length=1, max_length=4096, examples=[EXAMPLE_TOKEN])],
     session: SessionDep,
     codec: TokenCodecDep,
     revocations: RevocationsDep,
     settings: SettingsDep,
-    token_type_hint: Annotated[str | None, Form(max_length=40)] = None,
+    token_type_hint: Annotated[str | None, Form(max_length=40, examples=["refresh_token"])] = None,
 ) -> Response:
     await sessions_service.revoke_token(
         session=session, codec=codec, revocations=revocations, settings=settings, token=token

@@ -55,7 +55,7 @@ async def read_me(principal: CurrentPrincipal, session: SessionDep) -> UserPubli
 @router.patch(
     "/me",
     summary="Update your profile (only the fields sent)",
-    description="A partial update (JSON merge semantics): fields left out keep their value.",
+    description="A partial update: only the fields sent change; the others keep their value.",
     responses=problems(NotFoundError),
 )
 async def update_me(body: UserUpdate, principal: CurrentPrincipal, session: SessionDep) -> UserPublic:
