@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 
 from app.main import create_app
-from tests.conftest import settings_for_test
 
 HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 
@@ -20,6 +19,8 @@ def served_openapi(**overrides: Any) -> dict[str, Any]:
 
     Synchronous, for module-scoped fixtures: call it outside a running event loop.
     """
+    from tests.conftest import settings_for_test  # here: the conftest imports this package
+
     app = create_app(settings_for_test(**overrides))
 
     async def get() -> httpx.Response:
