@@ -181,6 +181,9 @@ async def test_revoke_endpoint_rfc7009(client: httpx.AsyncClient, tokens: dict[s
         "/api/v1/auth/revoke", data={"token": tokens["refresh_token"], "token_type_hint": "refresh_token"}
     )
     assert revoked.status_code == 200
+    assert revoked.content == b""
+    assert (revoked.headers["cache-control"], revoked.headers["pragma"]) == ("no-store", "no-cache")
+    assert revoked.headers["ratelimit-policy"].startswith('"refresh";')  # as every limited route
     assert (await refresh(client, tokens["refresh_token"])).status_code == 400
     assert (await client.get(ME, headers=bearer(tokens["access_token"]))).status_code == 401
     again = await client.post("/api/v1/auth/revoke", data={"token": tokens["refresh_token"]})

@@ -229,16 +229,18 @@ async def refresh(
 )
 async def revoke_token(
     token: Annotated[str, Form(min_length=1, max_length=4096, examples=[EXAMPLE_TOKEN])],
+    response: Response,
     session: SessionDep,
     codec: TokenCodecDep,
     revocations: RevocationsDep,
     settings: SettingsDep,
     token_type_hint: Annotated[str | None, Form(max_length=40, examples=["refresh_token"])] = None,
-) -> Response:
+) -> None:
     await sessions_service.revoke_token(
         session=session, codec=codec, revocations=revocations, settings=settings, token=token
     )
-    return Response(status_code=status.HTTP_200_OK, headers=NO_STORE)
+    # On the injected response, not a new one: that is where the RateLimit fields are.
+    response.headers.update(NO_STORE)
 
 
 @public_router.post(
