@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
 
-.PHONY: help uv sync run dev serve migrate seed lint fmt typecheck test test-sqlite test-postgres bench-login bench-reads bench-server bench-profile bench-memory bench-soak mutation clean
+.PHONY: help uv sync node run dev serve migrate seed lint fmt typecheck test test-sqlite test-postgres bench-login bench-reads bench-server bench-profile bench-memory bench-soak mutation clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -23,6 +23,11 @@ uv: ## Install uv (user-local) if it is missing
 
 sync: uv ## Create .venv from uv.lock (exact versions)
 	@$(UV) sync --frozen --quiet
+
+node: ## Node tools the suite runs (Redocly CLI), as package-lock.json pins them
+	@if ! command -v npm >/dev/null; then echo "npm is missing: the OpenAPI lint test will be skipped"; \
+	elif [ ! package-lock.json -nt node_modules/.package-lock.json ]; then :; \
+	else npm ci --no-audit --no-fund --loglevel=error; fi
 
 run: sync ## Migrate, seed demo data and serve on http://$(HOST):$(PORT) (SQLite unless DATABASE_URL says otherwise)
 	@mkdir -p var
@@ -57,13 +62,13 @@ fmt: sync ## Format and autofix
 typecheck: sync ## mypy (strict, pydantic plugin)
 	@$(UV) run --frozen mypy
 
-test: lint typecheck ## Lint, types, and the whole suite on SQLite and PostgreSQL
+test: lint typecheck node ## Lint, types, and the whole suite on SQLite and PostgreSQL
 	@$(UV) run --frozen pytest
 
-test-sqlite: sync ## The suite on SQLite only
+test-sqlite: sync node ## The suite on SQLite only
 	@TEST_DATABASES=sqlite $(UV) run --frozen pytest
 
-test-postgres: sync ## The suite on PostgreSQL only
+test-postgres: sync node ## The suite on PostgreSQL only
 	@TEST_DATABASES=postgres $(UV) run --frozen pytest
 
 bench-login: sync ## Login under load vs. raw argon2id rate (needs wrk, PostgreSQL, Redis)

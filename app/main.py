@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from app import __version__
 from app.api.error_handlers import install_error_handlers
 from app.api.middleware import build_middleware
-from app.api.openapi import DESCRIPTION, TAGS, build_openapi
+from app.api.openapi import DESCRIPTION, TAGS, build_openapi, operation_id
 from app.api.routers import build_api_router, docs, health, metrics, pages, well_known
 from app.clients.redis import create_redis
 from app.core.config import Settings, load_settings
@@ -78,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         debug=False,  # tracebacks never reach a response, even in dev: see the logs
         lifespan=lifespan,
+        generate_unique_id_function=operation_id,
         middleware=build_middleware(settings, metrics=http_metrics, tracer_provider=tracer_provider),
     )
     app.state.settings = settings

@@ -70,6 +70,9 @@ _FIELD_OVERHEAD = len(b": \r\n")
 # Files a worker holds besides client connections: listening socket, standard streams, logs,
 # Redis, the event loop's own, with room to spare (database connections are added separately).
 OPEN_FILES_RESERVE = 64
+# What the server itself may answer to a request it has read, whatever the route (for the
+# OpenAPI document): 408 and 431 refuse requests that were never read, so no operation has them.
+REQUEST_REFUSALS: tuple[type[AppError], ...] = (ServiceUnavailableError,)
 _PROBLEM_HEADERS = [(name.lower().encode(), value.encode()) for name, value in BASE_HEADERS.items()]
 
 

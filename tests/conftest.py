@@ -25,6 +25,7 @@ from app.core.config import Settings, load_settings
 from app.db.migrate import upgrade_to_head
 from app.main import create_app
 from app.models import Base
+from tests.support import observed_statuses
 from tests.support.smtp import MailSink
 
 BACKENDS = [name.strip() for name in os.environ.get("TEST_DATABASES", "sqlite,postgres").split(",") if name]
@@ -99,7 +100,9 @@ async def running_app(
     """Run the app's lifespan and talk to it over ASGI, as a server would."""
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=client_address)
-        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+        # Each status is later checked against the OpenAPI document (pytest_sessionfinish below).
+        hooks = {"response": [observed_statuses.record]}
+        async with httpx.AsyncClient(transport=transport, base_url=base_url, event_hooks=hooks) as client:
             client.app = app  # type: ignore[attr-defined]
             yield client
 
@@ -171,3 +174,36 @@ async def client(make_client: ClientFactory) -> AsyncIterator[httpx.AsyncClient]
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
+
+
+# --- every status the API tests saw is one the OpenAPI document declares ------------------
+
+UNDECLARED_STATUSES = pytest.StashKey[list[str]]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    observed_statuses.start(is_controller=not hasattr(config, "workerinput"))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    observed_statuses.save()
+    if hasattr(session.config, "workerinput"):
+        return  # the controller checks what every worker saw
+    seen = observed_statuses.collect_and_clean_up()
+    if not seen:
+        return
+    from tests.support.openapi import served_openapi  # here: it imports this module
+
+    undeclared = observed_statuses.undeclared(served_openapi(), seen)
+    if undeclared:
+        session.config.stash[UNDECLARED_STATUSES] = undeclared
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    undeclared = config.stash.get(UNDECLARED_STATUSES, [])
+    if undeclared:
+        terminalreporter.section("statuses seen that the OpenAPI document does not declare", red=True)
+        for line in undeclared:
+            terminalreporter.write_line(line)

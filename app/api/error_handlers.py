@@ -12,19 +12,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from app.api.dependencies.rate_limit import RATE_LIMIT_HEADERS_STATE
-from app.api.problems import (
-    app_error_response,
-    http_status_problem,
-    internal_error_response,
-    problem_response,
-)
-from app.core.errors import AppError, ServiceUnavailableError
+from app.api.problems import app_error_response, http_status_problem, internal_error_response
+from app.core.errors import AppError, ServiceUnavailableError, ValidationFailedError
 from app.core.logging import get_logger
 
 logger = get_logger(__name__)
 
 
-def _validation_issues(exc: RequestValidationError) -> list[dict[str, Any]]:
+def validation_issues(exc: RequestValidationError) -> list[dict[str, Any]]:
     # Inputs are never echoed back: they may hold passwords or tokens.
     return [
         {
@@ -47,18 +42,7 @@ def _with_rate_limit_fields(request: Request, response: Response) -> Response:
 
 async def handle_validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    issues = _validation_issues(exc)
-    count = len(issues)
-    return _with_rate_limit_fields(
-        request,
-        problem_response(
-            status=422,
-            code="validation_error",
-            title="Request validation failed",
-            detail=f"{count} invalid field{'s' if count != 1 else ''}; see errors.",
-            errors=issues,
-        ),
-    )
+    return _with_rate_limit_fields(request, app_error_response(ValidationFailedError(validation_issues(exc))))
 
 
 async def handle_http_exception(request: Request, exc: Exception) -> Response:

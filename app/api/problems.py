@@ -1,43 +1,25 @@
-"""RFC 9457 problem details: the single shape of every error response."""
+"""RFC 9457 problem details: the single shape of every error response, rendered here only."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from http import HTTPStatus
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
-from app.core.errors import AppError, problem_titles, problem_type_for
+from app.core.errors import (
+    AppError,
+    InvalidTokenRequestError,
+    NotFoundError,
+    ValidationFailedError,
+    error_for_status,
+    problem_type_for,
+)
 from app.core.logging import current_request_id
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-
-# Codes and titles for errors raised by the framework itself (routing, HTTPException).
-_STATUS_CODES: dict[int, str] = {
-    400: "bad_request",
-    401: "unauthenticated",
-    403: "permission_denied",
-    404: "not_found",
-    405: "method_not_allowed",
-    406: "not_acceptable",
-    409: "conflict",
-    411: "length_required",
-    412: "precondition_failed",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    422: "unprocessable",
-    428: "precondition_required",
-    429: "rate_limited",
-    500: "internal_error",
-    503: "service_unavailable",
-    504: "request_timeout",
-}
-
-
-_TITLES = problem_titles()
 
 
 class ValidationIssue(BaseModel):
@@ -46,21 +28,34 @@ class ValidationIssue(BaseModel):
     type: str = Field(description="Stable machine type of the issue, e.g. 'missing'.")
 
 
+EXAMPLE_REQUEST_ID = "0190a0a0c0de7000800000000000abcd"
+
+
+def example_body(error: type[AppError], detail: str | None = None) -> dict[str, Any]:
+    """What an occurrence of `error` looks like, for the OpenAPI document's examples."""
+    body: dict[str, Any] = {
+        "type": problem_type_for(error.code),
+        "title": error.title,
+        "status": error.status,
+        "detail": detail or error.title,
+        "instance": f"urn:request:{EXAMPLE_REQUEST_ID}",
+        "code": error.code,
+        "request_id": EXAMPLE_REQUEST_ID,
+    }
+    if issubclass(error, (ValidationFailedError, InvalidTokenRequestError)):
+        field = "username" if issubclass(error, InvalidTokenRequestError) else "email"
+        body["errors"] = [{"loc": ["body", field], "message": "Field required", "type": "missing"}]
+    if error.oauth_error is not None:
+        body["error"] = error.oauth_error
+        body["error_description"] = body["detail"]
+    return body
+
+
 class Problem(BaseModel):
     """An RFC 9457 problem document. Every error this API returns has this shape."""
 
     model_config = ConfigDict(
-        json_schema_extra={
-            "example": {
-                "type": "urn:invoicer:problem:not_found",
-                "title": "Not found",
-                "status": 404,
-                "detail": "No such invoice.",
-                "instance": "urn:request:0b7f3c1e6f2a4c8e9d11",
-                "code": "not_found",
-                "request_id": "0b7f3c1e6f2a4c8e9d11",
-            }
-        }
+        json_schema_extra={"examples": [example_body(NotFoundError, "No such invoice.")]}
     )
 
     type: str = Field(description="Stable URI identifying the problem kind.")
@@ -68,10 +63,18 @@ class Problem(BaseModel):
     status: int = Field(description="The HTTP status code.")
     detail: str = Field(description="What went wrong in this occurrence.")
     instance: str | None = Field(default=None, description="urn:request:<request id>.")
-    code: str = Field(description="Stable machine-readable code.")
+    code: str = Field(description="Stable machine-readable code (docs/problems.md).")
     request_id: str | None = None
     errors: list[ValidationIssue] | None = Field(
         default=None, description="Present on validation problems: one entry per bad field."
+    )
+    error: str | None = Field(
+        default=None,
+        description="Present on sign-in and token errors: the RFC 6749 §5.2 error code "
+        "(`invalid_grant`, `invalid_request`, `unsupported_grant_type`), for OAuth2 clients.",
+    )
+    error_description: str | None = Field(
+        default=None, description="With `error`: the same text as `detail` (RFC 6749 §5.2)."
     )
 
 
@@ -82,93 +85,46 @@ class ProblemResponse(Response):
         return orjson.dumps(content)
 
 
-def code_for_status(status: int) -> str:
-    return _STATUS_CODES.get(status, "http_error" if status < 500 else "internal_error")
+def is_uncacheable(status: int) -> bool:
+    """Refusals that depend on the moment (a quota, an outage) must not be replayed by a cache."""
+    return status == 429 or status >= 500
 
 
-def title_for_status(status: int) -> str:
-    """The title our own errors use for this status's code, else the HTTP reason phrase."""
-    title = _TITLES.get(code_for_status(status))
-    if title is not None:
-        return title
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
-
-
-def problem_response(
-    *,
-    status: int,
-    code: str,
-    title: str,
-    detail: str | None = None,
-    errors: Sequence[Mapping[str, Any]] | None = None,
-    extensions: Mapping[str, Any] | None = None,
-    headers: Mapping[str, str] | None = None,
-) -> ProblemResponse:
-    request_id = current_request_id()
+def problem_body(error: AppError, request_id: str | None) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "type": problem_type_for(code),
-        "title": title,
-        "status": status,
-        "detail": detail or title,
+        "type": problem_type_for(error.code),
+        "title": error.title,
+        "status": error.status,
+        "detail": error.detail,
         "instance": f"urn:request:{request_id}" if request_id else None,
-        "code": code,
+        "code": error.code,
         "request_id": request_id,
     }
-    if errors is not None:
-        body["errors"] = list(errors)
-    if extensions:
-        body.update({key: value for key, value in extensions.items() if key not in body})
-    response_headers = dict(headers or {})
-    if status == 429 or status >= 500:
-        response_headers.setdefault("Cache-Control", "no-store")
-    return ProblemResponse(body, status_code=status, headers=response_headers)
+    if error.oauth_error is not None:
+        body["error"] = error.oauth_error
+        body["error_description"] = error.detail
+    body.update({key: value for key, value in error.extensions.items() if key not in body})
+    return body
 
 
 def app_error_response(error: AppError) -> ProblemResponse:
-    return problem_response(
-        status=error.status,
-        code=error.code,
-        title=error.title,
-        detail=error.detail,
-        extensions=error.extensions,
-        headers=error.headers,
+    headers = dict(error.headers)
+    if is_uncacheable(error.status):
+        headers.setdefault("Cache-Control", "no-store")
+    return ProblemResponse(
+        problem_body(error, current_request_id()), status_code=error.status, headers=headers
     )
 
 
 def http_status_problem(
     status: int, detail: str | None = None, headers: Mapping[str, str] | None = None
 ) -> ProblemResponse:
-    """A problem for a bare HTTP status (routing, middleware, HTTPException)."""
-    return problem_response(
-        status=status,
-        code=code_for_status(status),
-        title=title_for_status(status),
-        detail=detail,
-        headers=headers,
-    )
+    """A problem for a bare HTTP status (routing, HTTPException), from the catalogue."""
+    return app_error_response(error_for_status(status, detail, headers))
 
 
 def internal_error_response() -> ProblemResponse:
     """A safe 500: nothing about the cause leaves the process."""
-    return problem_response(
-        status=500,
-        code="internal_error",
-        title="Internal server error",
-        detail="An unexpected error occurred. Quote the request_id when reporting it.",
+    return app_error_response(
+        AppError("An unexpected error occurred. Quote the request_id when reporting it.")
     )
-
-
-# Documented on every operation so clients see the error shape in OpenAPI.
-PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    "4XX": {
-        "description": "Client error (problem details)",
-        "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-    },
-    "5XX": {
-        "description": "Server error (problem details)",
-        "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-    },
-}

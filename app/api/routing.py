@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
+from starlette.routing import Mount
 from starlette.types import Scope
 
 UNMATCHED = "<unmatched>"
@@ -17,7 +19,8 @@ def route_template(scope: Scope) -> str:
     routers it was included through. They are recovered from the request path, which ends
     with the route's path filled in with its parameters.
     """
-    path = getattr(scope.get("route"), "path", None)
+    route = scope.get("route") or _plain_route(scope)
+    path = getattr(route, "path_format" if isinstance(route, Mount) else "path", None)
     if not isinstance(path, str):
         return UNMATCHED
     params = {name: str(value) for name, value in scope.get("path_params", {}).items()}
@@ -26,3 +29,22 @@ def route_template(scope: Scope) -> str:
     if filled and request_path.endswith(filled):
         return request_path[: len(request_path) - len(filled)] + path
     return path
+
+
+def _plain_route(scope: Scope) -> Any:
+    """A route or mount added to the app itself (the OpenAPI document, the docs' assets).
+
+    FastAPI records `scope["route"]` only for its own routes; for these, the route is the one
+    whose endpoint (a mount's app) is the endpoint the request matched.
+    """
+    endpoint = scope.get("endpoint")
+    router = scope.get("router")
+    if endpoint is None or router is None:
+        return None
+    for candidate in getattr(router, "routes", ()):
+        if isinstance(candidate, Mount):
+            if candidate.app is endpoint:
+                return candidate
+        elif getattr(candidate, "endpoint", None) is endpoint:
+            return candidate
+    return None

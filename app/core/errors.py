@@ -1,12 +1,16 @@
-"""The one error hierarchy. Services raise these; the API layer renders them (RFC 9457).
+"""The error catalogue: every problem this service answers with is a class here, defined once.
 
-Each subclass fixes an HTTP status, a stable machine `code` and a constant `title`; the
-`detail` is per occurrence and must help the client without revealing internals.
+Services raise these; the API layer, its middleware and the HTTP server render them (RFC 9457).
+Each class that names a `code` fixes its HTTP `status`, a constant `title`, and `when` (what a
+client reads in docs/problems.md, which tests/unit/test_error_catalogue.py renders from this
+module); the `detail` is per occurrence and must help the client without revealing internals.
+Subclasses that keep their parent's `code` only preset a detail or headers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
 from typing import Any, ClassVar
 
 PROBLEM_TYPE_PREFIX = "urn:invoicer:problem:"
@@ -18,9 +22,15 @@ def problem_type_for(code: str) -> str:
 
 
 class AppError(Exception):
-    status: ClassVar[int] = 500
+    # A plain class attribute, not a ClassVar: `HttpError` sets it per occurrence.
+    status: int = 500
     code: ClassVar[str] = "internal_error"
     title: ClassVar[str] = "Internal server error"
+    when: ClassVar[str] = "an unexpected error; nothing about it leaves the server — quote the `request_id`"
+    # Response headers every occurrence carries, for the OpenAPI document (app/api/openapi.py).
+    sends_headers: ClassVar[tuple[str, ...]] = ()
+    # The RFC 6749 §5.2 `error` this problem carries as a member, for OAuth2 clients.
+    oauth_error: ClassVar[str | None] = None
     # Some refusals are themselves state changes that must persist (a reused refresh token
     # revokes its family): the request's unit of work commits before the error is rendered.
     commit_transaction: ClassVar[bool] = False
@@ -38,109 +48,105 @@ class AppError(Exception):
         super().__init__(self.detail)
 
 
+# --- 400 -----------------------------------------------------------------------------------
+
+
 class BadRequestError(AppError):
     status = 400
     code = "bad_request"
     title = "Bad request"
+    when = "malformed request outside the body schema (a bad `Content-Length`, a form that does not parse)"
 
 
-class AuthenticationError(AppError):
-    status = 401
-    code = "unauthenticated"
-    title = "Authentication required"
+class InvalidHostError(BadRequestError):
+    code = "invalid_host"
+    title = "Invalid host"
+    when = "the `Host` header is not one of `TRUSTED_HOSTS`"
+
+    def __init__(self) -> None:
+        super().__init__("Unknown Host header.")
 
 
-class PermissionDeniedError(AppError):
-    status = 403
-    code = "permission_denied"
-    title = "Permission denied"
+class CorsRefusedError(BadRequestError):
+    code = "cors_refused"
+    title = "CORS preflight refused"
+    when = "a CORS preflight from an origin, method or header that is not allowed"
 
 
-class NotFoundError(AppError):
-    status = 404
-    code = "not_found"
-    title = "Not found"
+class InvalidOneTimeTokenError(BadRequestError):
+    code = "invalid_one_time_token"
+    title = "Invalid or expired token"
+    when = "an emailed link (verification, password reset) is invalid, expired or used"
+
+    def __init__(self) -> None:
+        super().__init__("The link is invalid, expired or already used.")
 
 
-class ConflictError(AppError):
-    status = 409
-    code = "conflict"
-    title = "Conflict"
+class InvalidTokenRequestError(BadRequestError):
+    code = "invalid_token_request"
+    title = "Invalid token request"
+    when = (
+        "the token endpoint's form is missing a field or has a malformed one (`error`: "
+        "`invalid_request`); `errors` lists `{loc, message, type}` per bad field"
+    )
+    oauth_error = "invalid_request"
 
-
-class RateLimitedError(AppError):
-    status = 429
-    code = "rate_limited"
-    title = "Too many requests"
-
-
-class ServiceUnavailableError(AppError):
-    """A service the request needs (database, Redis) is unreachable: transient, retry later."""
-
-    status = 503
-    code = "service_unavailable"
-    title = "Service unavailable"
-
-
-class RequestHeaderTimeoutError(AppError):
-    """The HTTP server's answer to headers that do not arrive in time (app/server.py)."""
-
-    status = 408
-    code = "request_header_timeout"
-    title = "Request header timeout"
-
-
-class RequestHeaderFieldsTooLargeError(AppError):
-    """The HTTP server's answer to a request line and headers over budget (app/server.py)."""
-
-    status = 431
-    code = "request_header_too_large"
-    title = "Request header fields too large"
-
-
-class InvalidInputError(AppError):
-    """Input that passed the schema but not a configured rule; shaped like validation errors."""
-
-    status = 422
-    code = "validation_error"
-    title = "Request validation failed"
-
-    def __init__(self, loc: list[str | int], message: str, issue_type: str) -> None:
+    def __init__(self, errors: Sequence[Mapping[str, Any]]) -> None:
+        count = len(errors)
         super().__init__(
-            f"{loc[-1]} {message}",
-            extensions={"errors": [{"loc": loc, "message": message, "type": issue_type}]},
+            f"{count} invalid field{'s' if count != 1 else ''}; see errors.",
+            extensions={"errors": list(errors)},
         )
 
 
-# --- authentication ------------------------------------------------------------------------
+class UnsupportedGrantTypeError(BadRequestError):
+    code = "unsupported_grant_type"
+    title = "Unsupported grant type"
+    when = "the token endpoint got a `grant_type` other than `password` (`error`: `unsupported_grant_type`)"
+    oauth_error = "unsupported_grant_type"
+
+    def __init__(self) -> None:
+        super().__init__("Only the password grant is supported here.")
 
 
-class InvalidCredentialsError(AuthenticationError):
-    """Wrong password, unknown account and disabled account: one answer for all three."""
+class InvalidCredentialsError(BadRequestError):
+    """Wrong password, unknown account and disabled account: one answer for all three.
+
+    400 rather than 401: RFC 6749 §5.2 answers a failed grant with 400 `invalid_grant`, and a
+    401 would have to carry a `WWW-Authenticate` challenge (RFC 9110 §15.5.2) for credentials
+    this request does not use.
+    """
 
     code = "invalid_credentials"
     title = "Invalid credentials"
+    when = (
+        "sign-in refused: wrong password, unknown or disabled account, one answer for all "
+        "(`error`: `invalid_grant`)"
+    )
+    oauth_error = "invalid_grant"
 
     def __init__(self) -> None:
         super().__init__("The email or password is incorrect.")
 
 
-class InvalidAccessTokenError(AuthenticationError):
-    code = "invalid_token"
-    title = "Invalid access token"
+class EmailNotVerifiedError(BadRequestError):
+    code = "email_not_verified"
+    title = "Email address not verified"
+    when = "right password, but the address is not verified yet (`error`: `invalid_grant`)"
+    oauth_error = "invalid_grant"
 
-    def __init__(self, detail: str = "The access token is invalid, expired or revoked.") -> None:
-        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
-
-
-class NotAuthenticatedError(AuthenticationError):
     def __init__(self) -> None:
-        super().__init__("Send a bearer token or sign in.", headers={"WWW-Authenticate": "Bearer"})
+        super().__init__("Verify your email address first: follow the link we sent you.")
 
 
-class InvalidRefreshTokenError(AuthenticationError):
+class InvalidRefreshTokenError(BadRequestError):
     code = "invalid_grant"
     title = "Invalid refresh token"
+    when = (
+        "the refresh token is invalid, expired, revoked, or was already used, which ends its "
+        "session (`error`: `invalid_grant`)"
+    )
+    oauth_error = "invalid_grant"
 
     def __init__(self, detail: str = "The refresh token is invalid, expired or revoked.") -> None:
         super().__init__(detail)
@@ -153,40 +159,255 @@ class RefreshTokenReusedError(InvalidRefreshTokenError):
         super().__init__("The refresh token was already used; the session has been ended.")
 
 
-class EmailNotVerifiedError(PermissionDeniedError):
-    code = "email_not_verified"
-    title = "Email address not verified"
+# --- 401 and 403 ---------------------------------------------------------------------------
 
+
+class AuthenticationError(AppError):
+    status = 401
+    code = "unauthenticated"
+    title = "Authentication required"
+    when = "no credentials were sent (`WWW-Authenticate: Bearer`)"
+    sends_headers = ("WWW-Authenticate",)
+
+
+class NotAuthenticatedError(AuthenticationError):
     def __init__(self) -> None:
-        super().__init__("Verify your email address first: follow the link we sent you.")
+        super().__init__("Send a bearer token or sign in.", headers={"WWW-Authenticate": "Bearer"})
+
+
+class InvalidAccessTokenError(AuthenticationError):
+    code = "invalid_token"
+    title = "Invalid access token"
+    when = (
+        "the access token or browser session is invalid, expired or revoked "
+        '(`WWW-Authenticate: Bearer error="invalid_token"`)'
+    )
+
+    def __init__(self, detail: str = "The access token is invalid, expired or revoked.") -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+
+class PermissionDeniedError(AppError):
+    status = 403
+    code = "permission_denied"
+    title = "Permission denied"
+    when = "authenticated, may see the resource, may not do this"
 
 
 class CsrfError(PermissionDeniedError):
     code = "csrf_failed"
     title = "CSRF check failed"
+    when = "a cookie-authenticated unsafe request without the session's `X-CSRF-Token`"
 
     def __init__(self) -> None:
         super().__init__("Send the session's CSRF token in the X-CSRF-Token header.")
 
 
-class InvalidOneTimeTokenError(BadRequestError):
-    code = "invalid_one_time_token"
-    title = "Invalid or expired token"
-
-    def __init__(self) -> None:
-        super().__init__("The link is invalid, expired or already used.")
+# --- the rest of 4xx -----------------------------------------------------------------------
 
 
-def problem_titles() -> dict[str, str]:
-    """The title of every code defined above, for problems raised outside this hierarchy.
+class NotFoundError(AppError):
+    status = 404
+    code = "not_found"
+    title = "Not found"
+    when = "no such route or resource (also for other tenants' resources)"
 
-    A routing 404 and a `NotFoundError` must read the same: RFC 9457 keeps a title constant
-    per problem type (tests/unit/test_error_catalogue.py checks one title per code).
-    """
-    titles: dict[str, str] = {}
+
+class MethodNotAllowedError(AppError):
+    status = 405
+    code = "method_not_allowed"
+    title = "Method not allowed"
+    when = "the route exists, not with this method (`Allow` lists the methods)"
+
+
+class RequestHeaderTimeoutError(AppError):
+    """The HTTP server's answer to headers that do not arrive in time (app/server.py)."""
+
+    status = 408
+    code = "request_header_timeout"
+    title = "Request header timeout"
+    when = (
+        "the request line and headers did not arrive within `REQUEST_HEADER_TIMEOUT_SECONDS`; the "
+        "connection is closed (a connection that sent nothing is closed without an answer)"
+    )
+
+
+class ConflictError(AppError):
+    status = 409
+    code = "conflict"
+    title = "Conflict"
+    when = "the request conflicts with the resource's current state"
+
+
+class PreconditionFailedError(AppError):
+    status = 412
+    code = "precondition_failed"
+    title = "Precondition failed"
+    when = "`If-Match` does not match the current `ETag`"
+    sends_headers = ("ETag",)
+
+
+class PayloadTooLargeError(AppError):
+    status = 413
+    code = "payload_too_large"
+    title = "Payload too large"
+    when = "the body exceeds `MAX_REQUEST_BODY_BYTES`"
+
+
+class UnsupportedMediaTypeError(AppError):
+    status = 415
+    code = "unsupported_media_type"
+    title = "Unsupported media type"
+    when = "the body's content type is not accepted"
+
+
+class ValidationFailedError(AppError):
+    status = 422
+    code = "validation_error"
+    title = "Request validation failed"
+    when = (
+        "the request does not match the schema or a configured rule (e.g. the password policy); "
+        "`errors` lists `{loc, message, type}` per bad field"
+    )
+
+    def __init__(self, errors: Sequence[Mapping[str, Any]], detail: str | None = None) -> None:
+        count = len(errors)
+        super().__init__(
+            detail or f"{count} invalid field{'s' if count != 1 else ''}; see errors.",
+            extensions={"errors": list(errors)},
+        )
+
+
+class InvalidInputError(ValidationFailedError):
+    """Input that passed the schema but not a configured rule; shaped like validation errors."""
+
+    def __init__(self, loc: list[str | int], message: str, issue_type: str) -> None:
+        super().__init__([{"loc": loc, "message": message, "type": issue_type}], f"{loc[-1]} {message}")
+
+
+class UnprocessableError(AppError):
+    status = 422
+    code = "unprocessable"
+    title = "Unprocessable request"
+    when = "well-formed, but a business rule refuses it"
+
+
+class PreconditionRequiredError(AppError):
+    status = 428
+    code = "precondition_required"
+    title = "Precondition required"
+    when = "`If-Match` is required for this write"
+
+
+class RateLimitedError(AppError):
+    status = 429
+    code = "rate_limited"
+    title = "Too many requests"
+    when = "over quota, or too many failed sign-ins; see `Retry-After` and the `RateLimit` fields"
+    sends_headers = ("Retry-After", "RateLimit", "RateLimit-Policy")
+
+
+class RequestHeaderFieldsTooLargeError(AppError):
+    """The HTTP server's answer to a request line and headers over budget (app/server.py)."""
+
+    status = 431
+    code = "request_header_too_large"
+    title = "Request header fields too large"
+    when = (
+        "the request line and headers exceed `MAX_REQUEST_HEADER_BYTES`, or `MAX_REQUEST_HEADER_FIELDS` "
+        "fields; the connection is closed"
+    )
+
+
+# --- 5xx -----------------------------------------------------------------------------------
+
+
+class ServiceUnavailableError(AppError):
+    """A service the request needs (database, Redis) is unreachable: transient, retry later."""
+
+    status = 503
+    code = "service_unavailable"
+    title = "Service unavailable"
+    when = (
+        "a service the request needs (database, Redis) is unreachable, or the pool had no free "
+        "connection in time, or the worker already holds `MAX_CONNECTIONS_PER_WORKER` connections "
+        "(or `LIMIT_CONCURRENCY` requests); retry after `Retry-After`"
+    )
+    sends_headers = ("Retry-After",)
+
+
+class RequestTimeoutError(AppError):
+    status = 504
+    code = "request_timeout"
+    title = "Request timed out"
+    when = "the request did not complete within `REQUEST_TIMEOUT_SECONDS`"
+
+
+class HttpError(AppError):
+    """A status the framework raised that no class above names (e.g. 416 from a static file)."""
+
+    status = 400
+    code = "http_error"
+    title = "HTTP error"
+    when = "any other status raised by the framework; `detail` names it (`status` is the one sent)"
+
+    def __init__(
+        self, status: int, detail: str | None = None, *, headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(detail or _reason_phrase(status), headers=headers)
+        self.status = status
+
+
+def _reason_phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+# --- the catalogue ---------------------------------------------------------------------------
+
+
+def catalogue() -> list[type[AppError]]:
+    """Every class that defines a code, by status then code: the rows of docs/problems.md."""
+    found: list[type[AppError]] = []
     pending: list[type[AppError]] = [AppError]
     while pending:
         cls = pending.pop()
-        titles.setdefault(cls.code, cls.title)
+        if "code" in vars(cls):
+            found.append(cls)
         pending.extend(cls.__subclasses__())
-    return titles
+    return sorted(found, key=lambda cls: (cls is HttpError, cls.status, cls.code))
+
+
+# The problem for a bare HTTP status (routing, HTTPException, the framework's body parsing).
+_FOR_STATUS: dict[int, type[AppError]] = {
+    cls.status: cls
+    for cls in (
+        BadRequestError,
+        AuthenticationError,
+        PermissionDeniedError,
+        NotFoundError,
+        MethodNotAllowedError,
+        ConflictError,
+        PreconditionFailedError,
+        PayloadTooLargeError,
+        UnsupportedMediaTypeError,
+        UnprocessableError,
+        PreconditionRequiredError,
+        RateLimitedError,
+        AppError,
+        ServiceUnavailableError,
+        RequestTimeoutError,
+    )
+}
+
+
+def error_for_status(
+    status: int, detail: str | None = None, headers: Mapping[str, str] | None = None
+) -> AppError:
+    """The catalogued problem for an HTTP status raised outside this hierarchy."""
+    cls = _FOR_STATUS.get(status)
+    if cls is None:
+        return HttpError(status, detail, headers=headers)
+    return cls(detail, headers=headers)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from app.schemas.common import EmailAddress, Name, StrictInput, UtcDateTime
 
@@ -13,9 +14,28 @@ from app.schemas.common import EmailAddress, Name, StrictInput, UtcDateTime
 # applied by the service with the configured limits.
 Password = Field(min_length=1, max_length=4096)
 OpaqueToken = Field(min_length=16, max_length=512, pattern=r"^[A-Za-z0-9_\-.~+/=]+$")
+# Request examples, shown in the docs and used by generated clients' tests: well-formed values
+# (an emailed token or a refresh token looks like these), never real ones.
+EXAMPLE_EMAIL = "ada@example.com"
+EXAMPLE_PASSWORD = "correct horse battery staple"
+EXAMPLE_TOKEN = "Qm9vdHN0cmFwIHRva2VuIGV4YW1wbGU"
+
+
+def examples(*bodies: JsonDict) -> ConfigDict:
+    """OpenAPI 3.1 / JSON Schema `examples` (the list), not the deprecated singular `example`."""
+    return ConfigDict(json_schema_extra={"examples": list(bodies)})
 
 
 class SignupRequest(StrictInput):
+    model_config = examples(
+        {
+            "email": EXAMPLE_EMAIL,
+            "password": EXAMPLE_PASSWORD,
+            "full_name": "Ada Lovelace",
+            "organization_name": "Analytical Engines Ltd",
+        }
+    )
+
     email: EmailAddress
     password: str = Password
     full_name: Name
@@ -28,6 +48,8 @@ class Accepted(BaseModel):
 
 
 class VerifyEmailRequest(StrictInput):
+    model_config = examples({"token": EXAMPLE_TOKEN})
+
     token: str = OpaqueToken
 
 
@@ -39,19 +61,27 @@ class TokenResponse(BaseModel):
 
 
 class RefreshRequest(StrictInput):
+    model_config = examples({"refresh_token": EXAMPLE_TOKEN})
+
     refresh_token: str = OpaqueToken
 
 
 class ForgotPasswordRequest(StrictInput):
+    model_config = examples({"email": EXAMPLE_EMAIL})
+
     email: EmailAddress
 
 
 class ResetPasswordRequest(StrictInput):
+    model_config = examples({"token": EXAMPLE_TOKEN, "new_password": "a brand new long passphrase"})
+
     token: str = OpaqueToken
     new_password: str = Password
 
 
 class BrowserSessionRequest(StrictInput):
+    model_config = examples({"email": EXAMPLE_EMAIL, "password": EXAMPLE_PASSWORD})
+
     email: EmailAddress
     password: str = Password
 

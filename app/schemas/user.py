@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from app.core.permissions import Role
+from app.schemas.auth import EXAMPLE_PASSWORD, examples
 from app.schemas.common import Name, StrictInput, UtcDateTime, reject_null
 
 
@@ -30,12 +31,22 @@ class UserPublic(BaseModel):
 class UserUpdate(StrictInput):
     """PATCH: only the fields sent are applied."""
 
+    model_config = examples({"full_name": "Ada King"})
+
     full_name: Name | None = None
 
     _not_null = field_validator("full_name", mode="before")(reject_null)
 
 
 class PasswordChangeRequest(StrictInput):
+    model_config = examples(
+        {
+            "current_password": EXAMPLE_PASSWORD,
+            "new_password": "a brand new long passphrase",
+            "sign_out_other_sessions": True,
+        }
+    )
+
     current_password: str = Field(min_length=1, max_length=4096)
     new_password: str = Field(min_length=1, max_length=4096)
     sign_out_other_sessions: bool = True

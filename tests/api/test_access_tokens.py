@@ -306,21 +306,34 @@ async def test_key_rotation_keeps_tokens_of_the_previous_key(
         ({"data": {"password": "x"}}, "username"),
         ({"data": {"username": "a@example.com"}}, "password"),
         ({"data": {"username": "a@example.com", "password": "p" * 5000}}, "password"),
-        (
-            {"data": {"username": "a@example.com", "password": "p", "grant_type": "client_credentials"}},
-            "grant_type",
-        ),
         ({"json": {"username": "a@example.com", "password": "p"}}, "username"),
+        ({"content": b"username=%zz&password=%", "headers": {"content-type": "multipart/form-data"}}, "body"),
     ],
 )
-async def test_hostile_token_requests_are_422(
+async def test_malformed_token_requests_are_400_invalid_request(
     client: httpx.AsyncClient, kwargs: dict[str, Any], field: str
 ) -> None:
+    """RFC 6749 §5.2: a missing or malformed parameter is 400 `invalid_request`, not a 422."""
     response = await client.post("/api/v1/auth/token", **kwargs)
-    assert response.status_code == 422
+    assert response.status_code == 400
     assert response.headers["content-type"] == "application/problem+json"
-    assert field in {error["loc"][-1] for error in response.json()["errors"]}
+    body = response.json()
+    assert (body["error"], body["code"]) == ("invalid_request", "invalid_token_request")
+    assert body["error_description"] == body["detail"]
+    assert field in {error["loc"][-1] for error in body["errors"]}
     assert "p" * 100 not in response.text
+
+
+async def test_another_grant_type_is_400_unsupported_grant_type(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/auth/token",
+        data={"username": "not an address", "password": "p", "grant_type": "client_credentials"},
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert (body["error"], body["code"]) == ("unsupported_grant_type", "unsupported_grant_type")
+    assert body["type"] == "urn:invoicer:problem:unsupported_grant_type"
+    assert body["request_id"] == response.headers["x-request-id"]
 
 
 def test_dev_keeps_a_generated_signing_key_under_var(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -142,7 +142,8 @@ async def test_wrong_password_sets_no_cookie(client: httpx.AsyncClient, mail: Ma
     response = await client.post(
         "/api/v1/auth/session", json={"email": "nocookie@example.com", "password": "wrong password 123"}
     )
-    assert response.status_code == 401
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_credentials"
     assert "set-cookie" not in response.headers
 
 

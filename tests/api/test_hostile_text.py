@@ -67,10 +67,10 @@ async def assert_nothing_created(database_url: str, mail: MailSink) -> None:
     assert mail.received() == []
 
 
-def assert_refused(response: httpx.Response, loc: list[str]) -> None:
-    assert response.status_code == 422, response.text
+def assert_refused(response: httpx.Response, loc: list[str], *, code: str = "validation_error") -> None:
+    assert response.status_code == (400 if code == "invalid_token_request" else 422), response.text
     body = response.json()
-    assert body["code"] == "validation_error"
+    assert body["code"] == code
     assert [error["loc"] for error in body["errors"]] == [loc]
 
 
@@ -102,18 +102,21 @@ async def test_browser_sign_in_refuses_hostile_emails(client: httpx.AsyncClient,
 @EMAIL_PARAMS
 async def test_token_form_refuses_hostile_usernames(client: httpx.AsyncClient, email: str) -> None:
     response = await client.post("/api/v1/auth/token", data={"username": email, "password": PASSWORD})
-    assert_refused(response, ["body", "username"])
+    # The token endpoint speaks RFC 6749: a malformed field is 400 `invalid_request`.
+    assert_refused(response, ["body", "username"], code="invalid_token_request")
+    assert response.json()["error"] == "invalid_request"
 
 
-async def test_a_valid_unknown_address_still_gets_the_usual_401(client: httpx.AsyncClient) -> None:
+async def test_a_valid_unknown_address_still_gets_the_usual_invalid_grant(client: httpx.AsyncClient) -> None:
     token = await client.post(
         "/api/v1/auth/token", data={"username": "Nobody@Example.com", "password": PASSWORD}
     )
     browser = await client.post(
         "/api/v1/auth/session", json={"email": "nobody@example.com", "password": PASSWORD}
     )
-    assert token.status_code == browser.status_code == 401
+    assert token.status_code == browser.status_code == 400
     assert token.json()["code"] == browser.json()["code"] == "invalid_credentials"
+    assert token.json()["error"] == browser.json()["error"] == "invalid_grant"
 
 
 @pytest.mark.parametrize("field", ["full_name", "organization_name"])
@@ -218,7 +221,7 @@ async def test_the_openapi_document_states_the_rules(client: httpx.AsyncClient) 
         ("SignupRequest", "email"),
         ("ForgotPasswordRequest", "email"),
         ("BrowserSessionRequest", "email"),
-        ("Body_issue_token_api_v1_auth_token_post", "username"),
+        ("Body_auth-issue_token", "username"),
     ]:
         described = schemas[model]["properties"][field]
         assert {key: described[key] for key in email} == email, (model, field)

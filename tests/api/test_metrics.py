@@ -75,3 +75,18 @@ async def test_metrics_can_be_turned_off(make_client: ClientFactory) -> None:
     async with make_client(metrics_enabled=False) as client:
         assert (await client.get("/metrics")).status_code == 404
         assert (await client.get("/livez")).status_code == 200
+
+
+async def test_docs_and_the_openapi_document_are_labelled_by_their_paths(client: httpx.AsyncClient) -> None:
+    for path in (
+        "/openapi.json",
+        "/docs",
+        "/redoc",
+        "/docs-assets/swagger-ui.css",
+        "/docs-assets/favicon.png",
+    ):
+        assert (await client.get(path)).status_code == 200, path
+    scraped = samples((await client.get("/metrics")).text)
+    for route, count in [("/openapi.json", 1), ("/docs", 1), ("/redoc", 1), ("/docs-assets/{path}", 2)]:
+        assert requests_total(scraped, method="GET", route=route, status="200") == count, route
+    assert requests_total(scraped, method="GET", route="<unmatched>", status="200") == 0

@@ -62,8 +62,8 @@ async def test_reset_sets_the_password_and_ends_every_session(
     assert response.status_code == 204
     assert (await client.get("/api/v1/users/me", headers=bearer(tokens["access_token"]))).status_code == 401
     refreshed = await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
-    assert refreshed.status_code == 401
-    assert (await login(client, "reset@example.com")).status_code == 401
+    assert refreshed.status_code == 400
+    assert (await login(client, "reset@example.com")).status_code == 400
     assert (await login(client, "reset@example.com", NEW_PASSWORD)).status_code == 200
     assert "password was changed" in mail.last_to("reset@example.com").subject
     reused = await client.post(
@@ -107,8 +107,9 @@ async def test_wrong_password_unknown_user_and_disabled_user_answer_identically(
         await login(client, "disabled@example.com", PASSWORD),
     ]
     bodies = [{k: v for k, v in r.json().items() if k not in ("request_id", "instance")} for r in responses]
-    assert {r.status_code for r in responses} == {401}
+    assert {r.status_code for r in responses} == {400}
     assert bodies[0] == bodies[1] == bodies[2]
+    assert (bodies[0]["code"], bodies[0]["error"]) == ("invalid_credentials", "invalid_grant")
 
 
 async def test_unknown_user_still_costs_a_password_verify(client: httpx.AsyncClient) -> None:
@@ -122,7 +123,7 @@ async def test_unknown_user_still_costs_a_password_verify(client: httpx.AsyncCli
 
     hasher.verify = spy  # type: ignore[method-assign]
     response = await login(client, "ghost@example.com", "some password 12345")
-    assert response.status_code == 401
+    assert response.status_code == 400
     assert verified == [None]  # a dummy verify ran (against the dummy hash)
 
 
@@ -147,7 +148,7 @@ async def test_lockout_refuses_even_the_right_password_but_not_the_reset(
     ) as client:
         await verified_account(client, mail, locked_email)
         for _ in range(3):
-            assert (await login(client, locked_email, "wrong password 123456")).status_code == 401
+            assert (await login(client, locked_email, "wrong password 123456")).status_code == 400
         locked = await login(client, locked_email)
         assert locked.status_code == 429
         assert locked.json()["code"] == "rate_limited"
@@ -203,7 +204,7 @@ async def test_concurrent_guesses_never_outrun_the_throttle(
             *(login(client, email, f"wrong guess number {index:03d}") for index in range(30))
         )
         statuses = sorted(response.status_code for response in responses)
-        assert statuses == [401] * 10 + [429] * 20
+        assert statuses == [400] * 10 + [429] * 20
         assert hasher.verified == 10
         assert (await login(client, email)).status_code == 429  # even the right password, now
 
@@ -214,10 +215,10 @@ async def test_a_correct_password_forgives_the_accounts_earlier_attempts(
     async with make_client(rate_limit_login_failures_per_account="3 per 15 minutes") as client:
         await verified_account(client, mail, "forgiven@example.com")
         for _ in range(2):
-            assert (await login(client, "forgiven@example.com", "wrong password 123456")).status_code == 401
+            assert (await login(client, "forgiven@example.com", "wrong password 123456")).status_code == 400
         assert (await login(client, "forgiven@example.com")).status_code == 200
         for _ in range(2):  # the count started again: two more mistakes are still checked
-            assert (await login(client, "forgiven@example.com", "wrong password 123456")).status_code == 401
+            assert (await login(client, "forgiven@example.com", "wrong password 123456")).status_code == 400
         assert (await login(client, "forgiven@example.com")).status_code == 200
 
 
@@ -281,7 +282,7 @@ async def test_change_password_needs_the_current_one_and_signs_out_others(
     assert (await client.get("/api/v1/users/me", headers=headers)).status_code == 200  # this session stays
     assert (await client.get("/api/v1/users/me", headers=bearer(other["access_token"]))).status_code == 401
     refreshed = await client.post("/api/v1/auth/refresh", json={"refresh_token": other["refresh_token"]})
-    assert refreshed.status_code == 401
+    assert refreshed.status_code == 400
     assert (await login(client, "change@example.com", NEW_PASSWORD)).status_code == 200
 
 
@@ -403,17 +404,17 @@ async def test_long_passwords_are_never_truncated(client: httpx.AsyncClient, mai
     """bcrypt would stop reading at 72 bytes; every character of ours counts."""
     long_password = "passphrase " * 9 + "ending"  # 105 characters
     await verified_account(client, mail, "long@example.com", password=long_password)
-    assert (await login(client, "long@example.com", long_password[:72])).status_code == 401
-    assert (await login(client, "long@example.com", long_password[:-1] + "X")).status_code == 401
+    assert (await login(client, "long@example.com", long_password[:72])).status_code == 400
+    assert (await login(client, "long@example.com", long_password[:-1] + "X")).status_code == 400
     assert (await login(client, "long@example.com", long_password)).status_code == 200
 
 
-async def test_control_characters_in_the_username_are_422_not_a_database_error(
+async def test_control_characters_in_the_username_are_refused_not_a_database_error(
     client: httpx.AsyncClient,
 ) -> None:
     """PostgreSQL refuses NUL in text: it must never get that far (found by the API fuzzer)."""
     for username in ("nul\x00@example.com", "line\nbreak@example.com"):
         response = await login(client, username, PASSWORD)
-        assert response.status_code == 422, response.text
+        assert response.status_code == 400, response.text  # RFC 6749 `invalid_request`
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["errors"][0]["loc"] == ["body", "username"]

@@ -66,7 +66,7 @@ async def test_login_has_its_own_stricter_policy(make_client: ClientFactory) -> 
             (await login(client, "who@example.com", "wrong password 1234")).status_code for _ in range(3)
         ]
         policy, _ = fields(await login(client, "who@example.com", "x"))
-    assert statuses == [401, 401, 429]
+    assert statuses == [400, 400, 429]
     assert policy["name"] == "login"
 
 

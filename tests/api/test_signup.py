@@ -57,10 +57,11 @@ async def test_unverified_account_is_told_only_after_the_right_password(
     await signup(client, "bob@example.com")
     wrong = await login(client, "bob@example.com", "not the password at all")
     right = await login(client, "bob@example.com")
-    assert wrong.status_code == 401
+    assert wrong.status_code == right.status_code == 400
     assert wrong.json()["code"] == "invalid_credentials"
-    assert right.status_code == 403
     assert right.json()["code"] == "email_not_verified"
+    # Both are failed grants to an OAuth2 client (RFC 6749 §5.2).
+    assert wrong.json()["error"] == right.json()["error"] == "invalid_grant"
 
 
 async def test_verification_link_completes_signup(client: httpx.AsyncClient, mail: MailSink) -> None:

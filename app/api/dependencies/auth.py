@@ -7,9 +7,15 @@ from typing import Annotated
 from fastapi import Depends, Request, Security
 from fastapi.security import OAuth2PasswordBearer
 
+from app.api.contract import Declares, Operation, declare
 from app.api.dependencies.core import DatabaseDep, SessionDep, SettingsDep
 from app.core.config import Settings
-from app.core.errors import CsrfError, InvalidAccessTokenError, NotAuthenticatedError
+from app.core.errors import (
+    CsrfError,
+    InvalidAccessTokenError,
+    NotAuthenticatedError,
+    PermissionDeniedError,
+)
 from app.core.security.csrf import csrf_token_valid
 from app.core.security.jwt import AccessTokenCodec
 from app.core.security.passwords import PasswordHasher
@@ -101,3 +107,43 @@ async def get_platform_admin(principal: CurrentPrincipal, session: SessionDep) -
 
 
 PlatformAdmin = Annotated[Principal, Depends(get_platform_admin)]
+
+
+# --- what these add to the OpenAPI document (app/api/contract.py) ----------------------------
+
+SESSION_COOKIE_SCHEME = "BrowserSession"
+CSRF_HEADER_SCHEME = "CsrfToken"
+
+
+def _principal_contract(operation: Operation) -> Declares:
+    """A bearer token, or the browser session (with its CSRF header on unsafe methods)."""
+    unsafe = operation.method not in SAFE_METHODS
+    browser: dict[str, list[str]] = {SESSION_COOKIE_SCHEME: []}
+    if unsafe:
+        browser[CSRF_HEADER_SCHEME] = []
+    return Declares(
+        problems=(NotAuthenticatedError, InvalidAccessTokenError, *((CsrfError,) if unsafe else ())),
+        # Every response to a request with credentials is no-store (security_headers.py).
+        success_headers=("Cache-Control",),
+        security=({oauth2_scheme.scheme_name: []}, browser),
+        security_schemes={
+            SESSION_COOKIE_SCHEME: {
+                "type": "apiKey",
+                "in": "cookie",
+                "name": operation.settings.session_cookie_name,
+                "description": "The browser session, set by `POST /api/v1/auth/session` (HttpOnly; "
+                "named with the `__Host-` prefix over https).",
+            },
+            CSRF_HEADER_SCHEME: {
+                "type": "apiKey",
+                "in": "header",
+                "name": CSRF_HEADER,
+                "description": "With the session cookie, on every POST/PUT/PATCH/DELETE: the "
+                "`csrf_token` from sign-in (also in the readable `<cookie name>_csrf` cookie).",
+            },
+        },
+    )
+
+
+declare(get_current_principal, _principal_contract)
+declare(get_platform_admin, Declares(problems=(PermissionDeniedError,)))

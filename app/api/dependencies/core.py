@@ -16,7 +16,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.api.contract import Declares, declare
 from app.core.config import Settings
+from app.core.errors import ServiceUnavailableError
 from app.core.lifecycle import Lifecycle
 from app.db.session import Database
 from app.services.health import HealthService
@@ -48,6 +50,9 @@ async def get_session(database: Annotated[Database, Depends(get_database)]) -> A
     async with database.unit_of_work() as session:
         yield session
 
+
+# Unreachable, or no pooled connection in time: 503 (app/api/error_handlers.py).
+declare(get_database, Declares(problems=(ServiceUnavailableError,)))
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]

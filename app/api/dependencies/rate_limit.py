@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from fastapi import Request, Response
 
+from app.api.contract import Declares, declare
 from app.core.config import Settings
 from app.core.errors import RateLimitedError
 from app.core.rate_limit import RateLimiter, RateLimitPolicy, RateLimitStatus, client_network
@@ -43,3 +44,9 @@ class RateLimit:
             )
         response.headers.update(headers)
         return status
+
+
+declare(
+    RateLimit,
+    Declares(problems=(RateLimitedError,), success_headers=("RateLimit", "RateLimit-Policy")),
+)

@@ -17,6 +17,7 @@ from app.api.middleware.cors import (
 )
 from app.api.middleware.error_guard import ErrorGuardMiddleware
 from app.api.middleware.metrics import MetricsMiddleware
+from app.api.middleware.no_content import NoContentMiddleware
 from app.api.middleware.request_context import RequestContextMiddleware
 from app.api.middleware.security_headers import SecurityHeadersMiddleware
 from app.api.middleware.timeout import RequestTimeoutMiddleware
@@ -76,4 +77,6 @@ def build_middleware(
         Middleware(ErrorGuardMiddleware),
         # 9. Compresses what the app produced; errors are small and stay uncompressed.
         Middleware(GZipMiddleware, minimum_size=settings.gzip_minimum_size),
+        # 10. Next to the app: its empty 204s lose the content headers FastAPI gives them.
+        Middleware(NoContentMiddleware),
     ]

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.problems import http_status_problem
+from app.api.problems import app_error_response
+from app.core.errors import AppError, BadRequestError, PayloadTooLargeError
 
 
 class BodySizeLimitMiddleware:
+    @classmethod
+    def refusals(cls, _path: str, _options: Mapping[str, Any]) -> tuple[type[AppError], ...]:
+        """For the OpenAPI document: any request may carry a body, so any may be refused."""
+        return (BadRequestError, PayloadTooLargeError)
+
     def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
@@ -22,7 +31,8 @@ class BodySizeLimitMiddleware:
         declared = Headers(scope=scope).get("content-length")
         if declared is not None:
             if not declared.isdigit():
-                await http_status_problem(400, "Invalid Content-Length header.")(scope, receive, send)
+                invalid = BadRequestError("Invalid Content-Length header.")
+                await app_error_response(invalid)(scope, receive, send)
                 return
             if int(declared) > limit:
                 await self._too_large(scope, receive, send)
@@ -37,8 +47,9 @@ class BodySizeLimitMiddleware:
                 received += len(message.get("body", b""))
                 if received > limit:
                     # An HTTPException passes FastAPI's body parsing untouched and is rendered
-                    # by our handler, so chunked uploads get the same 413 as declared ones.
-                    raise HTTPException(413, self._detail())
+                    # by our handler (413 is PayloadTooLargeError in the catalogue), so chunked
+                    # uploads get the same 413 as declared ones.
+                    raise HTTPException(PayloadTooLargeError.status, self._detail())
             return message
 
         await self.app(scope, counting_receive, send)
@@ -47,4 +58,5 @@ class BodySizeLimitMiddleware:
         return f"The request body exceeds {self.max_body_bytes} bytes."
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await http_status_problem(413, self._detail(), {"Connection": "close"})(scope, receive, send)
+        error = PayloadTooLargeError(self._detail(), headers={"Connection": "close"})
+        await app_error_response(error)(scope, receive, send)

@@ -6,7 +6,8 @@ from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
-from app.api.problems import problem_response
+from app.api.problems import app_error_response
+from app.core.errors import CorsRefusedError
 
 # Headers a browser client must be able to read (pagination, concurrency, rate limits, ids).
 EXPOSED_HEADERS = (
@@ -39,6 +40,4 @@ class ProblemCORSMiddleware(CORSMiddleware):
         refused = bytes(response.body).decode()
         headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
         headers.pop("content-type", None)
-        return problem_response(
-            status=400, code="cors_refused", title="CORS preflight refused", detail=refused, headers=headers
-        )
+        return app_error_response(CorsRefusedError(refused, headers=headers))

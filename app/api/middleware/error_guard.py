@@ -7,16 +7,25 @@ would skip the request id, access log, CORS and security headers. Catching here 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.problems import internal_error_response
 from app.api.routing import route_template
+from app.core.errors import AppError
 from app.core.logging import get_logger
 
 logger = get_logger(__name__)
 
 
 class ErrorGuardMiddleware:
+    @classmethod
+    def refusals(cls, _path: str, _options: Mapping[str, Any]) -> tuple[type[AppError], ...]:
+        """For the OpenAPI document: any operation may fail unexpectedly."""
+        return (AppError,)
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.problems import http_status_problem
+from app.api.problems import app_error_response
+from app.core.errors import AppError, RequestTimeoutError
 from app.core.logging import get_logger
 
 logger = get_logger(__name__)
 
 
 class RequestTimeoutMiddleware:
+    @classmethod
+    def refusals(cls, _path: str, _options: Mapping[str, Any]) -> tuple[type[AppError], ...]:
+        """For the OpenAPI document."""
+        return (RequestTimeoutError,)
+
     def __init__(self, app: ASGIApp, timeout_seconds: float) -> None:
         self.app = app
         self.timeout_seconds = timeout_seconds
@@ -39,7 +47,7 @@ class RequestTimeoutMiddleware:
             if not deadline.expired() or started:
                 raise
             logger.warning("request_timeout", timeout_seconds=self.timeout_seconds)
-            response = http_status_problem(
-                504, f"The request did not complete within {self.timeout_seconds:g} seconds."
+            response = app_error_response(
+                RequestTimeoutError(f"The request did not complete within {self.timeout_seconds:g} seconds.")
             )
             await response(scope, receive, send)

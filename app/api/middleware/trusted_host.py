@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.api.problems import problem_response
+from app.api.problems import app_error_response
+from app.core.errors import AppError, InvalidHostError
 
 # Orchestrator probes address the pod by IP, not by public host name.
 PROBE_PATHS = frozenset({"/livez", "/readyz"})
@@ -22,6 +24,13 @@ def host_name(header: str) -> str:
 
 
 class TrustedHostMiddleware:
+    @classmethod
+    def refusals(cls, path: str, options: Mapping[str, Any]) -> tuple[type[AppError], ...]:
+        """For the OpenAPI document: every path but the probes', unless any host is allowed."""
+        if "*" in options["allowed_hosts"] or path in PROBE_PATHS:
+            return ()
+        return (InvalidHostError,)
+
     def __init__(self, app: ASGIApp, allowed_hosts: Sequence[str]) -> None:
         self.app = app
         self.allow_any = "*" in allowed_hosts
@@ -38,7 +47,4 @@ class TrustedHostMiddleware:
         if self.is_allowed(host_name(Headers(scope=scope).get("host", ""))):
             await self.app(scope, receive, send)
             return
-        response = problem_response(
-            status=400, code="invalid_host", title="Invalid host", detail="Unknown Host header."
-        )
-        await response(scope, receive, send)
+        await app_error_response(InvalidHostError())(scope, receive, send)

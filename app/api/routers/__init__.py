@@ -5,15 +5,15 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from app.api.dependencies.auth import get_current_principal
-from app.api.problems import PROBLEM_RESPONSES
 from app.api.routers import admin, auth, users
 
 API_PREFIX = "/api/v1"
 
 
 def build_api_router() -> APIRouter:
-    api = APIRouter(prefix=API_PREFIX, responses=PROBLEM_RESPONSES)
+    api = APIRouter(prefix=API_PREFIX)
     # Public: every route in these routers is reachable without credentials, on purpose.
+    api.include_router(auth.token_router)
     api.include_router(auth.public_router)
     # Everything else requires a principal, enforced once at this level.
     authenticated = APIRouter(dependencies=[Depends(get_current_principal)])

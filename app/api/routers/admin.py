@@ -6,8 +6,10 @@ import uuid
 
 from fastapi import APIRouter, Depends, status
 
+from app.api.contract import problems
 from app.api.dependencies.auth import PlatformAdmin, RevocationsDep, get_platform_admin
 from app.api.dependencies.core import SessionDep, SettingsDep
+from app.core.errors import ConflictError, NotFoundError
 from app.services import platform_admin
 
 # Every route here is for platform administrators; endpoints that need the actor also take
@@ -24,6 +26,7 @@ router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(get_pl
         "Sign-in then fails like a wrong password; access tokens already issued stop working "
         "immediately. Idempotent. You cannot deactivate yourself (409)."
     ),
+    responses=problems(NotFoundError, ConflictError),
 )
 async def deactivate_user(
     user_id: uuid.UUID,
@@ -42,6 +45,7 @@ async def deactivate_user(
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Reactivate a user: sign-in allowed again",
     description="For platform administrators. Sessions ended by the deactivation stay ended. Idempotent.",
+    responses=problems(NotFoundError),
 )
 async def reactivate_user(user_id: uuid.UUID, session: SessionDep) -> None:
     await platform_admin.reactivate_user(session=session, user_id=user_id)

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.api.contract import problems, sets_headers
 from app.api.dependencies.auth import (
     CurrentPrincipal,
     LoginThrottleDep,
@@ -22,7 +23,19 @@ from app.api.dependencies.core import DatabaseDep, SessionDep, SettingsDep
 from app.api.dependencies.email import MailerDep, RecipientQuotaDep
 from app.api.dependencies.pagination import OffsetParamsDep
 from app.api.dependencies.rate_limit import RateLimit, client_address
+from app.api.oauth import OAuthTokenRoute
+from app.core.errors import (
+    EmailNotVerifiedError,
+    InvalidCredentialsError,
+    InvalidOneTimeTokenError,
+    InvalidRefreshTokenError,
+    NotFoundError,
+    RateLimitedError,
+)
 from app.schemas.auth import (
+    EXAMPLE_EMAIL,
+    EXAMPLE_PASSWORD,
+    EXAMPLE_TOKEN,
     Accepted,
     BrowserSessionPublic,
     BrowserSessionRequest,
@@ -42,10 +55,14 @@ from app.services.auth import ClientInfo, TokenPair
 
 # Reachable without credentials: each route here is a deliberate exception.
 public_router = APIRouter(prefix="/auth", tags=["auth"])
+# The OAuth2 token endpoint, public too, with RFC 6749's error contract (app/api/oauth.py).
+token_router = APIRouter(prefix="/auth", tags=["auth"], route_class=OAuthTokenRoute)
 # Mounted behind the authentication dependency (see app/api/routers/__init__.py).
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}  # RFC 6749 §5.1
+# Sign-in: the password check, and the throttle that counts the attempts.
+SIGN_IN_PROBLEMS = (InvalidCredentialsError, EmailNotVerifiedError, RateLimitedError)
 # Shared by setting and deleting the browser-session cookies: a browser only drops a cookie
 # whose path and attributes match the ones it was set with.
 COOKIE_ATTRIBUTES: dict[str, Any] = {"path": "/", "secure": True, "samesite": "lax"}
@@ -60,10 +77,10 @@ class PasswordGrantForm:
 async def password_grant_form(
     # Normalised and validated like every other email field: a username that is not one plain
     # address is a 422 before any lookup, and the sign-in sees only the normalised spelling.
-    username: Annotated[EmailAddress, Form(description="Your email address.")],
-    password: Annotated[str, Form(min_length=1, max_length=4096)],
-    grant_type: Annotated[str, Form(pattern="^password$")] = "password",
-    scope: Annotated[str, Form(max_length=1000)] = "",
+    username: Annotated[EmailAddress, Form(description="Your email address.", examples=[EXAMPLE_EMAIL])],
+    password: Annotated[str, Form(min_length=1, max_length=4096, examples=[EXAMPLE_PASSWORD])],
+    grant_type: Annotated[str, Form(pattern="^password$", examples=["password"])] = "password",
+    scope: Annotated[str, Form(max_length=1000, description="Ignored: tokens carry no scopes.")] = "",
 ) -> PasswordGrantForm:
     """OAuth2 password grant fields (RFC 6749 §4.3.2), parsed on the event loop.
 
@@ -126,17 +143,25 @@ async def signup(
     "/verify-email",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Confirm an email address with the emailed token",
+    description="The token comes from the link in the sign-up email; it works once, until it expires.",
     dependencies=[Depends(RateLimit("verify"))],
+    responses=problems(InvalidOneTimeTokenError),
 )
 async def verify_email(body: VerifyEmailRequest, session: SessionDep) -> None:
     await accounts.verify_email(session=session, token=body.token)
 
 
-@public_router.post(
+@token_router.post(
     "/token",
     summary="Sign in (OAuth2 password grant): email as username",
-    description="Form-encoded, so Swagger UI's Authorize button works. Unverified accounts get 403.",
+    description=(
+        "Form-encoded (RFC 6749 §4.3), so Swagger UI's Authorize button and OAuth2 client "
+        "libraries work. Errors follow RFC 6749 §5.2 inside the problem document: 400 with "
+        "`error` `invalid_grant` (wrong password, unknown or disabled account, unverified "
+        "address), `invalid_request` (a missing or malformed field) or `unsupported_grant_type`."
+    ),
     dependencies=[Depends(RateLimit("login"))],
+    responses={**problems(*SIGN_IN_PROBLEMS), **sets_headers(200, "Cache-Control", "Pragma")},
 )
 async def issue_token(
     form: Annotated[PasswordGrantForm, Depends(password_grant_form)],
@@ -168,8 +193,13 @@ async def issue_token(
 @public_router.post(
     "/refresh",
     summary="Exchange a refresh token for a new pair (the old one is spent)",
-    description="Presenting a spent refresh token again ends the whole session (token family).",
+    description=(
+        "Presenting a spent refresh token again ends the whole session (token family). A refresh "
+        "token that does not work is 400 with `error` `invalid_grant` (RFC 6749 §6), never 401: "
+        "a client that refreshes on 401 must not loop on this endpoint."
+    ),
     dependencies=[Depends(RateLimit("refresh"))],
+    responses={**problems(InvalidRefreshTokenError), **sets_headers(200, "Cache-Control", "Pragma")},
 )
 async def refresh(
     body: RefreshRequest,
@@ -196,20 +226,22 @@ async def refresh(
     description="Ends the session behind the token. Unknown or already revoked tokens also answer 200.",
     dependencies=[Depends(RateLimit("refresh"))],
     response_class=Response,
-    responses={200: {"description": "Revoked (or nothing to revoke)."}},
+    responses={200: {"description": "Revoked (or nothing to revoke)."}, **sets_headers(200, "Cache-Control")},
 )
 async def revoke_token(
-    token: Annotated[str, Form(min_length=1, max_length=4096)],
+    token: Annotated[str, Form(min_length=1, max_length=4096, examples=[EXAMPLE_TOKEN])],
+    response: Response,
     session: SessionDep,
     codec: TokenCodecDep,
     revocations: RevocationsDep,
     settings: SettingsDep,
-    token_type_hint: Annotated[str | None, Form(max_length=40)] = None,
-) -> Response:
+    token_type_hint: Annotated[str | None, Form(max_length=40, examples=["refresh_token"])] = None,
+) -> None:
     await sessions_service.revoke_token(
         session=session, codec=codec, revocations=revocations, settings=settings, token=token
     )
-    return Response(status_code=status.HTTP_200_OK, headers=NO_STORE)
+    # On the injected response, not a new one: that is where the RateLimit fields are.
+    response.headers.update(NO_STORE)
 
 
 @public_router.post(
@@ -242,7 +274,9 @@ async def forgot_password(
     "/password/reset",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Set a new password with the emailed token; every session ends",
+    description="The token comes from the reset email; it works once. The new password must meet the policy.",
     dependencies=[Depends(RateLimit("verify"))],
+    responses=problems(InvalidOneTimeTokenError),
 )
 async def reset_password(
     body: ResetPasswordRequest,
@@ -277,6 +311,7 @@ async def reset_password(
         "POST/PUT/PATCH/DELETE made with the cookie."
     ),
     dependencies=[Depends(RateLimit("login"))],
+    responses={**problems(*SIGN_IN_PROBLEMS), **sets_headers(201, "Set-Cookie", "Cache-Control")},
 )
 async def start_browser_session(
     body: BrowserSessionRequest,
@@ -315,6 +350,8 @@ async def start_browser_session(
     "/session",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Sign out this browser session and clear its cookies",
+    description="Ends the session behind the cookie (or the bearer token) and expires both cookies.",
+    responses=sets_headers(204, "Set-Cookie"),
 )
 async def end_browser_session(
     request: Request,
@@ -331,7 +368,12 @@ async def end_browser_session(
         response.delete_cookie(name, **COOKIE_ATTRIBUTES)
 
 
-@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, summary="Sign out this session")
+@router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Sign out this session",
+    description="Ends the session of the credentials used: its refresh token and access tokens stop working.",
+)
 async def logout(
     principal: CurrentPrincipal, session: SessionDep, revocations: RevocationsDep, settings: SettingsDep
 ) -> None:
@@ -340,7 +382,12 @@ async def logout(
     )
 
 
-@router.post("/logout-all", status_code=status.HTTP_204_NO_CONTENT, summary="Sign out every session")
+@router.post(
+    "/logout-all",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Sign out every session",
+    description="Ends every session of the account, this one included, on every device.",
+)
 async def logout_all(
     principal: CurrentPrincipal, session: SessionDep, revocations: RevocationsDep, settings: SettingsDep
 ) -> None:
@@ -349,7 +396,11 @@ async def logout_all(
     )
 
 
-@router.get("/sessions", summary="Your signed-in sessions (devices)")
+@router.get(
+    "/sessions",
+    summary="Your signed-in sessions (devices)",
+    description="Live sessions, newest first, paginated; `current` marks the one of the credentials used.",
+)
 async def list_sessions(
     principal: CurrentPrincipal, session: SessionDep, settings: SettingsDep, page: OffsetParamsDep
 ) -> OffsetPage[SessionPublic]:
@@ -377,7 +428,11 @@ async def list_sessions(
 
 
 @router.delete(
-    "/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Sign out one of your sessions"
+    "/sessions/{session_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Sign out one of your sessions",
+    description="Another device's session, or this one. Someone else's session is 404, like an unknown one.",
+    responses=problems(NotFoundError),
 )
 async def end_session(
     session_id: uuid.UUID,

@@ -25,8 +25,9 @@ class HealthResponse(JSONResponse):
 @router.get(
     "/livez",
     summary="Liveness: the process answers",
+    description="Checks nothing else, on purpose: an outage of a dependency must not restart the process.",
     response_class=HealthResponse,
-    responses={200: {"content": {HEALTH_MEDIA_TYPE: {"example": {"status": "pass"}}}}},
+    responses={200: {"content": {HEALTH_MEDIA_TYPE: {"examples": {"pass": {"value": {"status": "pass"}}}}}}},
 )
 async def livez() -> HealthResponse:
     # Deliberately checks nothing else: a database outage must not get the process restarted.
@@ -69,7 +70,10 @@ async def livez() -> HealthResponse:
                 }
             }
         },
-        503: {"description": "Not ready (a check failed, or the process is shutting down)"},
+        503: {
+            "description": "Not ready (a check failed, or the process is shutting down).",
+            "content": {HEALTH_MEDIA_TYPE: {"examples": {"fail": {"value": {"status": "fail"}}}}},
+        },
     },
 )
 async def readyz(

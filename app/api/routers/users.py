@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, status
 
+from app.api.contract import problems
 from app.api.dependencies.auth import (
     CurrentPrincipal,
     LoginThrottleDep,
@@ -13,6 +14,7 @@ from app.api.dependencies.auth import (
 from app.api.dependencies.core import DatabaseDep, SessionDep, SettingsDep
 from app.api.dependencies.email import MailerDep
 from app.api.dependencies.rate_limit import client_address
+from app.core.errors import ConflictError, NotFoundError, RateLimitedError
 from app.models import User
 from app.schemas.user import MembershipPublic, PasswordChangeRequest, UserPublic, UserUpdate
 from app.services import accounts
@@ -39,12 +41,23 @@ def user_public(user: User) -> UserPublic:
     )
 
 
-@router.get("/me", summary="Your account and organizations")
+# The account behind a live token can vanish only in a race with its removal.
+@router.get(
+    "/me",
+    summary="Your account and organizations",
+    description="The signed-in user's profile and, per organization, the role held there.",
+    responses=problems(NotFoundError),
+)
 async def read_me(principal: CurrentPrincipal, session: SessionDep) -> UserPublic:
     return user_public(await accounts.get_user(session=session, user_id=principal.user_id))
 
 
-@router.patch("/me", summary="Update your profile (only the fields sent)")
+@router.patch(
+    "/me",
+    summary="Update your profile (only the fields sent)",
+    description="A partial update: only the fields sent change; the others keep their value.",
+    responses=problems(NotFoundError),
+)
 async def update_me(body: UserUpdate, principal: CurrentPrincipal, session: SessionDep) -> UserPublic:
     user = await accounts.update_user(
         session=session, user_id=principal.user_id, changes=body.model_dump(exclude_unset=True)
@@ -56,7 +69,11 @@ async def update_me(body: UserUpdate, principal: CurrentPrincipal, session: Sess
     "/me/password",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Change your password (needs the current one)",
-    description="By default every other session is signed out; this one stays.",
+    description=(
+        "By default every other session is signed out; this one stays. A wrong current password "
+        "is a 422 on `current_password` and counts against the sign-in throttle (429)."
+    ),
+    responses=problems(NotFoundError, ConflictError, RateLimitedError),
 )
 async def change_password(
     body: PasswordChangeRequest,

@@ -19,6 +19,7 @@ class JwksResponse(JSONResponse):
 @router.get(
     "/.well-known/jwks.json",
     summary="JSON Web Key Set (current and previous keys)",
+    description="Public keys (EdDSA) that verify our access tokens; a token's `kid` names its key.",
     response_class=JwksResponse,
 )
 async def jwks(codec: TokenCodecDep) -> dict[str, Any]:
