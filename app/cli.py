@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -104,7 +105,7 @@ def serve(
         workers=worker_count,
         proxy_headers=True,
         forwarded_allow_ips=settings.forwarded_allow_ips,
-        timeout_graceful_shutdown=int(settings.graceful_shutdown_timeout),
+        timeout_graceful_shutdown=math.ceil(settings.graceful_shutdown_timeout),  # never 0 for 0.5
         access_log=False,  # one line per request comes from AccessLogMiddleware
         log_config=None,  # keep our structlog pipeline
         server_header=False,

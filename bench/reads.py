@@ -3,7 +3,7 @@
     uv run python bench/reads.py [--concurrency 32] [--duration 10]
 
 Full stack (bench/stack.py): `invoicer serve` (1 worker) on PostgreSQL + Redis; wrk, as in
-the anchors' settings (-t2 -c32). Each endpoint is driven in turn:
+two threads and 32 connections (-t2 -c32). Each endpoint is driven in turn:
 - GET /livez: every middleware, no auth, no SQL — the floor of any request here;
 - GET /api/v1/users/me: bearer token (signature, claims, revocation lookup in Redis), one
   transaction, the user with memberships and organizations, response model;

@@ -3,7 +3,8 @@
 For work whose presence must not show in the response or its timing (a password-reset request
 for an existing account does a lookup, a write and an email; for an unknown one, nothing):
 the response path does the same for both, and the work happens after it. The job is lost if
-the process dies before it runs; work that must never be lost goes through the durable queue.
+the process dies before it runs, so it suits only work the person can simply ask for again (a sign-up, a
+reset link); a durable job queue is planned for the rest.
 """
 
 from __future__ import annotations
