@@ -29,6 +29,7 @@ from app.main import create_app
 from app.models import Base
 from tests.support.redis_keys import delete_keys, unique_key_prefix
 from tests.support.smtp import MailSink
+from tests.support.xdist_scheduling import make_scheduler
 
 BACKENDS = [name.strip() for name in os.environ.get("TEST_DATABASES", "sqlite,postgres").split(",") if name]
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -38,6 +39,21 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 BROKER_URL = os.environ.get("TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
 ClientFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    return make_scheduler(config, log)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that start servers first (a stable sort: the rest keep their order).
+
+    Under pytest-xdist they are the longest units of work: started first, they run while
+    the other worker takes the many short tests, instead of one worker finishing alone.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(scope="session")
