@@ -8,8 +8,10 @@ UV ?= $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
+# pytest-xdist worker processes for the suite.
+TEST_WORKERS ?= 2
 
-.PHONY: help uv sync node run dev serve migrate seed lint fmt typecheck test test-sqlite test-postgres bench-login bench-reads bench-server bench-profile bench-memory bench-soak mutation clean
+.PHONY: help uv sync node run dev serve migrate seed lint fmt typecheck test test-fast test-sqlite test-postgres bench-login bench-reads bench-server bench-profile bench-memory bench-soak mutation clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -63,7 +65,10 @@ typecheck: sync ## mypy (strict, pydantic plugin)
 	@$(UV) run --frozen mypy
 
 test: lint typecheck node ## Lint, types, and the whole suite on SQLite and PostgreSQL
-	@$(UV) run --frozen pytest
+	@$(UV) run --frozen pytest -n $(TEST_WORKERS)
+
+test-fast: sync node ## The suite without fuzzing or server starts (not `slow`), for the edit loop
+	@$(UV) run --frozen pytest -n $(TEST_WORKERS) -m "not slow"
 
 test-sqlite: sync node ## The suite on SQLite only
 	@TEST_DATABASES=sqlite $(UV) run --frozen pytest

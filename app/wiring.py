@@ -43,10 +43,13 @@ def install_identity(app: FastAPI, *, settings: Settings, redis: Redis | None) -
         leeway_seconds=settings.jwt_leeway_seconds,
     )
     app.state.password_hasher = PasswordHasher.from_settings(settings)
-    revocations: RevocationStore = RedisRevocationStore(redis) if redis else MemoryRevocationStore()
+    prefix = settings.redis_key_prefix
+    revocations: RevocationStore = (
+        RedisRevocationStore(redis, key_prefix=prefix) if redis else MemoryRevocationStore()
+    )
     app.state.revocations = revocations
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
-    limiter = create_rate_limiter(redis, redis_url)
+    limiter = create_rate_limiter(redis, redis_url, key_prefix=prefix)
     policies = rate_limit_policies(settings)
     app.state.rate_limiter = limiter
     app.state.rate_limit_policies = policies

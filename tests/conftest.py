@@ -7,6 +7,7 @@ dropped at the end. Tests go through the real commit path; tables are emptied af
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -17,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 from uuid_utils.compat import uuid7
@@ -26,7 +28,9 @@ from app.db.migrate import upgrade_to_head
 from app.main import create_app
 from app.models import Base
 from tests.support import observed_statuses
+from tests.support.redis_keys import delete_keys, unique_key_prefix
 from tests.support.smtp import MailSink
+from tests.support.xdist_scheduling import make_scheduler
 
 BACKENDS = [name.strip() for name in os.environ.get("TEST_DATABASES", "sqlite,postgres").split(",") if name]
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -36,6 +40,21 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 BROKER_URL = os.environ.get("TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
 ClientFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    return make_scheduler(config, log)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that start servers first (a stable sort: the rest keep their order).
+
+    Under pytest-xdist they are the longest units of work: started first, they run while
+    the other worker takes the many short tests, instead of one worker finishing alone.
+    """
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(scope="session")
@@ -142,8 +161,21 @@ def smtp_settings(sink: MailSink) -> dict[str, Any]:
 
 
 @pytest.fixture
-async def make_client(database_url: str, mail: MailSink) -> AsyncIterator[ClientFactory]:
-    """`async with make_client(**setting_overrides, configure=fn) as client:` for one test."""
+def redis_key_prefix() -> str:
+    """This test's namespace in Redis (REDIS_KEY_PREFIX): empty at the start, deleted at the end."""
+    return unique_key_prefix()
+
+
+@pytest.fixture
+async def make_client(
+    database_url: str, mail: MailSink, redis_key_prefix: str
+) -> AsyncIterator[ClientFactory]:
+    """`async with make_client(**setting_overrides, configure=fn) as client:` for one test.
+
+    Every app of the test shares its Redis key prefix (replicas of one deployment); at
+    teardown the tables are emptied and the keys under that prefix deleted.
+    """
+    written: set[tuple[str, str]] = set()
 
     @asynccontextmanager
     async def factory(
@@ -153,16 +185,26 @@ async def make_client(database_url: str, mail: MailSink) -> AsyncIterator[Client
         **overrides: Any,
     ) -> AsyncIterator[httpx.AsyncClient]:
         overrides.setdefault("database_url", database_url)
+        overrides.setdefault("redis_key_prefix", redis_key_prefix)
         for name, value in smtp_settings(mail).items():
             overrides.setdefault(name, value)
-        app = create_app(settings_for_test(**overrides))
+        settings = settings_for_test(**overrides)
+        if settings.redis_url is not None:
+            written.add((settings.redis_url.get_secret_value(), settings.redis_key_prefix))
+        app = create_app(settings)
         if configure is not None:
             configure(app)
         async with running_app(app, client_address=client_address, base_url=base_url) as client:
             yield client
 
-    yield factory
-    await empty_tables(database_url)
+    try:
+        yield factory
+        await empty_tables(database_url)
+    finally:
+        for redis_url, prefix in written:
+            # A drill's private or unreachable Redis may be gone by now: it took its keys along.
+            with contextlib.suppress(RedisConnectionError):
+                await delete_keys(redis_url, prefix)
 
 
 @pytest.fixture

@@ -115,12 +115,12 @@ def client_network(address: str, *, ipv6_prefix_length: int) -> str:
     return str(ip)
 
 
-def create_rate_limiter(redis: Redis | None, redis_url: str | None) -> RateLimiter:
+def create_rate_limiter(redis: Redis | None, redis_url: str | None, *, key_prefix: str) -> RateLimiter:
     if redis is None or redis_url is None:
         return RateLimiter(MemoryStorage())
     # Share the app's Redis pool instead of opening a second one.
     options: dict[str, Any] = {"connection_pool": redis.connection_pool}
     storage = RedisStorage(
-        f"async+{redis_url}", implementation="redispy", key_prefix="invoicer:rl", **options
+        f"async+{redis_url}", implementation="redispy", key_prefix=f"{key_prefix}rl", **options
     )
     return RateLimiter(storage)

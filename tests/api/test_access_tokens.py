@@ -18,9 +18,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from app.core.security.jwt import key_id, private_key_pem, public_key_pem
 from tests.conftest import ClientFactory
-from tests.support.accounts import bearer, tokens_for
+from tests.support.accounts import bearer, login
+from tests.support.factories import account_with_tokens, make_user
 from tests.support.network import free_port
-from tests.support.smtp import MailSink
 
 pytestmark = pytest.mark.anyio
 
@@ -81,12 +81,15 @@ class KeyServer:
 
 
 @pytest.fixture
-async def signed_in(client: httpx.AsyncClient, mail: MailSink) -> tuple[httpx.AsyncClient, dict[str, Any]]:
-    return client, await tokens_for(client, mail, "tokens@example.com")
+async def signed_in(client: httpx.AsyncClient) -> tuple[httpx.AsyncClient, dict[str, Any]]:
+    return client, await account_with_tokens(client, "tokens@example.com")
 
 
-async def test_valid_token_works(signed_in: tuple[httpx.AsyncClient, dict[str, Any]]) -> None:
-    client, tokens = signed_in
+async def test_valid_token_works(client: httpx.AsyncClient) -> None:
+    await make_user(client, "tokens@example.com")
+    signed_in = await login(client, "tokens@example.com")
+    assert signed_in.status_code == 200
+    tokens = signed_in.json()
     assert tokens["token_type"] == "bearer"
     assert tokens["expires_in"] == 900
     response = await client.get(ME, headers=bearer(tokens["access_token"]))
@@ -274,12 +277,10 @@ async def test_jwks_publishes_the_verifying_key(signed_in: tuple[httpx.AsyncClie
     assert claims["iss"] == "invoicer"
 
 
-async def test_key_rotation_keeps_tokens_of_the_previous_key(
-    make_client: ClientFactory, mail: MailSink
-) -> None:
+async def test_key_rotation_keeps_tokens_of_the_previous_key(make_client: ClientFactory) -> None:
     old_key, new_key = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
     async with make_client(jwt_private_key=private_key_pem(old_key)) as client:
-        tokens = await tokens_for(client, mail, "rotate@example.com")
+        tokens = await account_with_tokens(client, "rotate@example.com")
     rotated = {
         "jwt_private_key": private_key_pem(new_key),
         "jwt_previous_public_keys": [public_key_pem(old_key.public_key())],

@@ -19,9 +19,10 @@ from sqlalchemy.util import await_only
 
 from app.core.security.passwords import PasswordHasher
 from tests.conftest import ClientFactory
-from tests.support.accounts import PASSWORD, bearer, login, tokens_for, verified_account
+from tests.support.accounts import PASSWORD, bearer, login
 from tests.support.admin import deactivate_url, operator_headers
-from tests.support.rows import live_sessions, update_user, user_id_of
+from tests.support.factories import account_with_tokens, make_user, signed_in
+from tests.support.rows import live_sessions, update_user
 from tests.support.smtp import MailSink
 
 pytestmark = pytest.mark.anyio
@@ -71,21 +72,18 @@ async def assert_dead(client: httpx.AsyncClient, responses: list[httpx.Response]
 Change = Callable[[httpx.AsyncClient], Awaitable[None]]
 
 
-async def prepare_change(
-    kind: str, client: httpx.AsyncClient, mail: MailSink, database_url: str
-) -> tuple[Change, int]:
+async def prepare_change(kind: str, client: httpx.AsyncClient, mail: MailSink) -> tuple[Change, int]:
     """The account change to race against, and how many live sessions it leaves the victim."""
     if kind == "deactivation":
-        admin = await operator_headers(client, mail, database_url)
-        await verified_account(client, mail, VICTIM)
-        victim_id = await user_id_of(database_url, VICTIM)
+        admin = await operator_headers(client)
+        victim_id = (await make_user(client, VICTIM)).id
 
         async def deactivate(client: httpx.AsyncClient) -> None:
             assert (await client.post(deactivate_url(victim_id), headers=admin)).status_code == 204
 
         return deactivate, 0
     if kind == "reset":
-        await verified_account(client, mail, VICTIM)
+        await make_user(client, VICTIM)
         assert (await client.post("/api/v1/auth/password/forgot", json={"email": VICTIM})).status_code == 202
         token = mail.last_to(VICTIM).token()
 
@@ -97,7 +95,7 @@ async def prepare_change(
 
         return reset, 0
     assert kind == "change"
-    own = bearer((await tokens_for(client, mail, VICTIM))["access_token"])
+    own = bearer((await account_with_tokens(client, VICTIM))["access_token"])
 
     async def change(client: httpx.AsyncClient) -> None:
         response = await client.post(
@@ -141,7 +139,7 @@ async def test_sign_ins_in_flight_do_not_outlive_an_account_change(
 ) -> None:
     async with make_client() as client:
         hasher = gate_the_hasher(client)
-        change, sessions_left = await prepare_change(kind, client, mail, database_url)
+        change, sessions_left = await prepare_change(kind, client, mail)
         responses = await sign_ins_around(client, hasher, change, release_first=False)
 
         assert [response.status_code for response in responses] == [400] * SIGN_INS
@@ -157,7 +155,7 @@ async def test_sign_ins_racing_an_account_change_never_leave_a_live_session(
     """Released at the moment the change runs: whichever commits first, nothing survives."""
     async with make_client() as client:
         hasher = gate_the_hasher(client)
-        change, _ = await prepare_change(kind, client, mail, database_url)
+        change, _ = await prepare_change(kind, client, mail)
         responses = await sign_ins_around(client, hasher, change, release_first=True)
 
         assert {response.status_code for response in responses} <= {200, 400}
@@ -165,11 +163,10 @@ async def test_sign_ins_racing_an_account_change_never_leave_a_live_session(
         assert await live_sessions(database_url, VICTIM) == 0
 
 
-async def test_a_refresh_racing_sign_out_everywhere_is_refused(
-    client: httpx.AsyncClient, mail: MailSink
-) -> None:
+async def test_a_refresh_racing_sign_out_everywhere_is_refused(client: httpx.AsyncClient) -> None:
     """The refresh has read its live session; sign-out everywhere commits; then the refresh goes on."""
-    tokens = await tokens_for(client, mail, VICTIM)
+    victim = await make_user(client, VICTIM)
+    tokens = await signed_in(client, victim)
     engine = client.app.state.database.engine  # type: ignore[attr-defined]
     reached, resume = asyncio.Event(), asyncio.Event()
 
@@ -187,7 +184,7 @@ async def test_a_refresh_racing_sign_out_everywhere_is_refused(
             client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
         )
         await asyncio.wait_for(reached.wait(), 10)
-        other_device = (await login(client, VICTIM)).json()
+        other_device = await signed_in(client, victim)
         signed_out = await client.post(
             "/api/v1/auth/logout-all", headers=bearer(other_device["access_token"])
         )
@@ -201,10 +198,10 @@ async def test_a_refresh_racing_sign_out_everywhere_is_refused(
 
 
 async def test_a_refresh_for_a_deactivated_account_is_refused(
-    client: httpx.AsyncClient, mail: MailSink, database_url: str
+    client: httpx.AsyncClient, database_url: str
 ) -> None:
     """Even when the deactivation did not end the sessions (an operator's SQL, say)."""
-    tokens = await tokens_for(client, mail, VICTIM)
+    tokens = await account_with_tokens(client, VICTIM)
     await update_user(database_url, VICTIM, is_active=False)
     refreshed = await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
     assert refreshed.status_code == 400

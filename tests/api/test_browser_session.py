@@ -8,8 +8,8 @@ import time_machine
 
 from app.models.base import utcnow
 from tests.conftest import ClientFactory
-from tests.support.accounts import PASSWORD, verified_account
-from tests.support.smtp import MailSink
+from tests.support.accounts import PASSWORD
+from tests.support.factories import make_user
 
 pytestmark = pytest.mark.anyio
 
@@ -18,9 +18,9 @@ async def sign_in(client: httpx.AsyncClient, email: str) -> httpx.Response:
     return await client.post("/api/v1/auth/session", json={"email": email, "password": PASSWORD})
 
 
-async def test_cookie_session_over_https(make_client: ClientFactory, mail: MailSink) -> None:
+async def test_cookie_session_over_https(make_client: ClientFactory) -> None:
     async with make_client(base_url="https://testserver") as client:
-        await verified_account(client, mail, "browser@example.com")
+        await make_user(client, "browser@example.com")
         response = await sign_in(client, "browser@example.com")
         assert response.status_code == 201
         csrf = response.json()["csrf_token"]
@@ -80,12 +80,12 @@ async def patch_me(
     return response.status_code
 
 
-async def test_csrf_token_must_be_bound_to_the_session(make_client: ClientFactory, mail: MailSink) -> None:
+async def test_csrf_token_must_be_bound_to_the_session(make_client: ClientFactory) -> None:
     """Cookie tossing: a sibling subdomain plants b's CSRF token as the cookie and sends it as the
     header too. The double submit matches; only the token's binding to a's session refuses it."""
     async with make_client(base_url="https://testserver") as client:
-        await verified_account(client, mail, "a@example.com")
-        await verified_account(client, mail, "b@example.com")
+        await make_user(client, "a@example.com")
+        await make_user(client, "b@example.com")
         b_csrf = (await sign_in(client, "b@example.com")).json()["csrf_token"]
         a_signed_in = await sign_in(client, "a@example.com")
         a_session, a_csrf = session_cookie_of(a_signed_in), a_signed_in.json()["csrf_token"]
@@ -94,10 +94,10 @@ async def test_csrf_token_must_be_bound_to_the_session(make_client: ClientFactor
         assert await patch_me(client, session=a_session, csrf_cookie=a_csrf, csrf_header=a_csrf) == 200
 
 
-async def test_csrf_header_must_match_the_cookie(make_client: ClientFactory, mail: MailSink) -> None:
+async def test_csrf_header_must_match_the_cookie(make_client: ClientFactory) -> None:
     """A valid token for the session in the header is not enough: the cookie must carry it too."""
     async with make_client(base_url="https://testserver") as client:
-        await verified_account(client, mail, "a@example.com")
+        await make_user(client, "a@example.com")
         signed_in = await sign_in(client, "a@example.com")
         session, csrf = session_cookie_of(signed_in), signed_in.json()["csrf_token"]
         other_valid = (await sign_in(client, "a@example.com")).json()["csrf_token"]  # another session's
@@ -107,10 +107,10 @@ async def test_csrf_header_must_match_the_cookie(make_client: ClientFactory, mai
         assert await patch_me(client, session=session, csrf_cookie=csrf, csrf_header=csrf) == 200
 
 
-async def test_signing_out_ends_the_session_on_the_server(make_client: ClientFactory, mail: MailSink) -> None:
+async def test_signing_out_ends_the_session_on_the_server(make_client: ClientFactory) -> None:
     """Not only does the browser drop the cookie: a copy of it kept elsewhere is dead too."""
     async with make_client(base_url="https://testserver") as client:
-        await verified_account(client, mail, "leaving@example.com")
+        await make_user(client, "leaving@example.com")
         signed_in = await sign_in(client, "leaving@example.com")
         copied = session_cookie_of(signed_in)
         signed_out = await client.delete(
@@ -122,13 +122,13 @@ async def test_signing_out_ends_the_session_on_the_server(make_client: ClientFac
         assert replayed.status_code == 401
 
 
-async def test_an_idle_browser_session_expires(make_client: ClientFactory, mail: MailSink) -> None:
+async def test_an_idle_browser_session_expires(make_client: ClientFactory) -> None:
     async with make_client(
         base_url="https://testserver",
         refresh_token_idle_ttl_seconds=3600,
         refresh_token_absolute_ttl_seconds=86400,
     ) as client:
-        await verified_account(client, mail, "idle@example.com")
+        await make_user(client, "idle@example.com")
         start = utcnow().timestamp()
         await sign_in(client, "idle@example.com")
         with time_machine.travel(start + 3000, tick=False):
@@ -137,8 +137,8 @@ async def test_an_idle_browser_session_expires(make_client: ClientFactory, mail:
             assert (await client.get("/api/v1/users/me")).status_code == 401  # long before the absolute limit
 
 
-async def test_wrong_password_sets_no_cookie(client: httpx.AsyncClient, mail: MailSink) -> None:
-    await verified_account(client, mail, "nocookie@example.com")
+async def test_wrong_password_sets_no_cookie(client: httpx.AsyncClient) -> None:
+    await make_user(client, "nocookie@example.com")
     response = await client.post(
         "/api/v1/auth/session", json={"email": "nocookie@example.com", "password": "wrong password 123"}
     )

@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.models import Organization, User
-from tests.support.accounts import PASSWORD, bearer, tokens_for
+from tests.support.accounts import PASSWORD, bearer
+from tests.support.factories import account_with_tokens
 from tests.support.smtp import MailSink
 
 pytestmark = pytest.mark.anyio
@@ -140,9 +141,9 @@ async def test_a_name_of_spaces_is_too_short(client: httpx.AsyncClient) -> None:
 
 @pytest.mark.parametrize("name", list(HOSTILE_NAMES.values()), ids=list(HOSTILE_NAMES))
 async def test_profile_update_refuses_hostile_names_and_changes_nothing(
-    client: httpx.AsyncClient, mail: MailSink, database_url: str, name: str
+    client: httpx.AsyncClient, database_url: str, name: str
 ) -> None:
-    auth = bearer((await tokens_for(client, mail, "me@example.com"))["access_token"])
+    auth = bearer((await account_with_tokens(client, "me@example.com"))["access_token"])
     response = await client.patch("/api/v1/users/me", headers=auth, json={"full_name": name})
     assert_refused(response, ["body", "full_name"])
     assert await rows(database_url, select(User.full_name)) == [("Test User",)]

@@ -7,8 +7,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import ClientFactory
-from tests.support.accounts import bearer, tokens_for
-from tests.support.smtp import MailSink
+from tests.support.accounts import bearer
+from tests.support.factories import account_with_tokens
 
 pytestmark = pytest.mark.anyio
 
@@ -25,10 +25,8 @@ def requests_total(scraped: dict[tuple[str, frozenset[tuple[str, str]]], float],
     return scraped.get(("http_requests_total", frozenset(labels.items())), 0.0)
 
 
-async def test_requests_are_counted_and_timed_per_route_template(
-    client: httpx.AsyncClient, mail: MailSink
-) -> None:
-    tokens = await tokens_for(client, mail, "metrics@example.com")
+async def test_requests_are_counted_and_timed_per_route_template(client: httpx.AsyncClient) -> None:
+    tokens = await account_with_tokens(client, "metrics@example.com")
     for _ in range(3):
         assert (await client.get("/livez")).status_code == 200
     assert (await client.get("/api/v1/users/me")).status_code == 401

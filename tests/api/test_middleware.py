@@ -10,9 +10,9 @@ import pytest
 from fastapi import APIRouter, FastAPI, Request, Response
 
 from tests.conftest import ClientFactory
-from tests.support.accounts import PASSWORD, bearer, tokens_for
+from tests.support.accounts import PASSWORD, bearer
+from tests.support.factories import account_with_tokens
 from tests.support.logs import json_log_lines
-from tests.support.smtp import MailSink
 
 pytestmark = pytest.mark.anyio
 
@@ -228,11 +228,9 @@ def add_caching_routes(app: FastAPI) -> None:
 
 
 @pytest.mark.parametrize("base_url", ["http://testserver", "https://testserver"])
-async def test_responses_to_credentials_are_never_stored(
-    make_client: ClientFactory, mail: MailSink, base_url: str
-) -> None:
+async def test_responses_to_credentials_are_never_stored(make_client: ClientFactory, base_url: str) -> None:
     async with make_client(base_url=base_url, configure=add_caching_routes) as client:
-        tokens = await tokens_for(client, mail, "nostore@example.com")
+        tokens = await account_with_tokens(client, "nostore@example.com")
         by_bearer = await client.get("/api/v1/users/me", headers=bearer(tokens["access_token"]))
         bad_bearer = await client.get("/api/v1/users/me", headers=bearer("not-a-token"))
         browser = await client.post(

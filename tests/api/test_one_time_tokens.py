@@ -15,9 +15,10 @@ import time_machine
 
 from app.models.base import utcnow
 from tests.conftest import ClientFactory
-from tests.support.accounts import PASSWORD, bearer, login, signup, tokens_for, verified_account
+from tests.support.accounts import PASSWORD, bearer, login, signup
 from tests.support.admin import deactivate_url, operator_headers, reactivate_url
-from tests.support.rows import update_user, user_id_of
+from tests.support.factories import account_with_tokens, make_user
+from tests.support.rows import update_user
 from tests.support.smtp import MailSink
 
 pytestmark = pytest.mark.anyio
@@ -45,7 +46,7 @@ def refused(response: httpx.Response) -> bool:
 async def test_using_one_reset_link_ends_the_others(
     client: httpx.AsyncClient, mail: MailSink, used_first: str
 ) -> None:
-    await verified_account(client, mail, EMAIL)
+    await make_user(client, EMAIL)
     older, newer = await reset_link(client, mail), await reset_link(client, mail)
     first, second = (older, newer) if used_first == "older" else (newer, older)
     assert (await reset(client, first)).status_code == 204
@@ -56,7 +57,7 @@ async def test_using_one_reset_link_ends_the_others(
 async def test_a_password_change_ends_outstanding_reset_links(
     client: httpx.AsyncClient, mail: MailSink
 ) -> None:
-    tokens = await tokens_for(client, mail, EMAIL)
+    tokens = await account_with_tokens(client, EMAIL)
     link = await reset_link(client, mail)
     changed = await client.post(
         "/api/v1/users/me/password",
@@ -68,14 +69,11 @@ async def test_a_password_change_ends_outstanding_reset_links(
     assert (await login(client, EMAIL, NEW_PASSWORD)).status_code == 200
 
 
-async def test_deactivation_ends_reset_links_for_good(
-    make_client: ClientFactory, mail: MailSink, database_url: str
-) -> None:
+async def test_deactivation_ends_reset_links_for_good(make_client: ClientFactory, mail: MailSink) -> None:
     async with make_client(base_url="https://testserver") as client:
-        admin = await operator_headers(client, mail, database_url)
-        await verified_account(client, mail, EMAIL)
+        admin = await operator_headers(client)
+        user_id = (await make_user(client, EMAIL)).id
         link = await reset_link(client, mail)
-        user_id = await user_id_of(database_url, EMAIL)
 
         assert (await client.post(deactivate_url(user_id), headers=admin)).status_code == 204
         assert refused(await reset(client, link))
@@ -88,7 +86,7 @@ async def test_a_link_of_a_deactivated_account_is_refused(
     client: httpx.AsyncClient, mail: MailSink, database_url: str
 ) -> None:
     """Even if the deactivation happened outside the API (no link-ending step ran)."""
-    await verified_account(client, mail, EMAIL)
+    await make_user(client, EMAIL)
     link = await reset_link(client, mail)
     await update_user(database_url, EMAIL, is_active=False)
     assert refused(await reset(client, link))
@@ -140,7 +138,7 @@ async def test_a_token_is_valid_only_while_the_account_has_its_address(
 async def test_a_reset_password_may_not_be_the_accounts_email(
     client: httpx.AsyncClient, mail: MailSink
 ) -> None:
-    await verified_account(client, mail, EMAIL)
+    await make_user(client, EMAIL)
     link = await reset_link(client, mail)
     for same in (EMAIL, EMAIL.upper()):
         response = await reset(client, link, same)

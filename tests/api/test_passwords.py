@@ -7,16 +7,13 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import update
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.core.security.passwords import PasswordHasher
-from app.models import User
 from tests.conftest import REDIS_URL, ClientFactory
-from tests.support.accounts import PASSWORD, bearer, login, tokens_for, verified_account
+from tests.support.accounts import PASSWORD, bearer, login, verified_account
+from tests.support.factories import account_with_tokens, make_user
 from tests.support.response_path import statements_before_response
 from tests.support.rows import stored_hash
-from tests.support.shared_redis import own_client_address, own_email
 from tests.support.smtp import MailSink
 
 pytestmark = pytest.mark.anyio
@@ -27,7 +24,7 @@ NEW_PASSWORD = "a whole new passphrase 2026"
 async def test_forgot_password_answers_the_same_for_unknown_addresses(
     client: httpx.AsyncClient, mail: MailSink
 ) -> None:
-    await verified_account(client, mail, "known@example.com")
+    await make_user(client, "known@example.com")
     known = await client.post("/api/v1/auth/password/forgot", json={"email": "KNOWN@example.com"})
     unknown = await client.post("/api/v1/auth/password/forgot", json={"email": "nobody@example.com"})
     assert known.status_code == unknown.status_code == 202
@@ -41,7 +38,7 @@ async def test_forgot_password_does_its_work_after_the_response(
 ) -> None:
     """No query runs before the answer goes out, for a known address as for an unknown one:
     the response path costs the same either way, and its timing reveals nothing."""
-    await verified_account(client, mail, "timed@example.com")
+    await make_user(client, "timed@example.com")
     for email in ("timed@example.com", "nobody@example.com"):
         before = await statements_before_response(
             client, "POST", "/api/v1/auth/password/forgot", json={"email": email}
@@ -53,7 +50,7 @@ async def test_forgot_password_does_its_work_after_the_response(
 async def test_reset_sets_the_password_and_ends_every_session(
     client: httpx.AsyncClient, mail: MailSink
 ) -> None:
-    tokens = await tokens_for(client, mail, "reset@example.com")
+    tokens = await account_with_tokens(client, "reset@example.com")
     await client.post("/api/v1/auth/password/forgot", json={"email": "reset@example.com"})
     token = mail.last_to("reset@example.com").token()
     response = await client.post(
@@ -75,7 +72,7 @@ async def test_reset_sets_the_password_and_ends_every_session(
 async def test_reset_enforces_the_policy_and_changes_nothing(
     client: httpx.AsyncClient, mail: MailSink, database_url: str
 ) -> None:
-    await verified_account(client, mail, "policy@example.com")
+    await make_user(client, "policy@example.com")
     before = await stored_hash(database_url, "policy@example.com")
     await client.post("/api/v1/auth/password/forgot", json={"email": "policy@example.com"})
     token = mail.last_to("policy@example.com").token()
@@ -91,16 +88,10 @@ async def test_reset_enforces_the_policy_and_changes_nothing(
 
 
 async def test_wrong_password_unknown_user_and_disabled_user_answer_identically(
-    client: httpx.AsyncClient, mail: MailSink, database_url: str
+    client: httpx.AsyncClient,
 ) -> None:
-    await verified_account(client, mail, "same@example.com")
-    await verified_account(client, mail, "disabled@example.com")
-    engine = create_async_engine(database_url)
-    async with engine.begin() as connection:
-        await connection.execute(
-            update(User).where(User.email == "disabled@example.com").values(is_active=False)
-        )
-    await engine.dispose()
+    await make_user(client, "same@example.com")
+    await make_user(client, "disabled@example.com", active=False)
     responses = [
         await login(client, "same@example.com", "wrong password 123456"),
         await login(client, "nobody-here@example.com", "wrong password 123456"),
@@ -128,25 +119,19 @@ async def test_unknown_user_still_costs_a_password_verify(client: httpx.AsyncCli
 
 
 def store_settings(store: str) -> dict[str, Any]:
-    """The throttle's storage: process memory (embedded mode) or Redis (full mode).
-
-    Redis is shared by every run, so a Redis test counts against a client address (and
-    accounts, see `unique`) of its own.
-    """
-    if store == "memory":
-        return {}
-    return {"redis_url": REDIS_URL, "client_address": own_client_address()}
+    """The throttle's storage: process memory (embedded mode) or Redis (full mode)."""
+    return {"redis_url": REDIS_URL} if store == "redis" else {}
 
 
 @pytest.mark.parametrize("store", ["memory", "redis"])
 async def test_lockout_refuses_even_the_right_password_but_not_the_reset(
     make_client: ClientFactory, mail: MailSink, store: str
 ) -> None:
-    locked_email, ghost = own_email("locked"), own_email("ghost")
+    locked_email, ghost = "locked@example.com", "ghost@example.com"
     async with make_client(
         rate_limit_login_failures_per_account="3 per 15 minutes", **store_settings(store)
     ) as client:
-        await verified_account(client, mail, locked_email)
+        await make_user(client, locked_email)
         for _ in range(3):
             assert (await login(client, locked_email, "wrong password 123456")).status_code == 400
         locked = await login(client, locked_email)
@@ -186,17 +171,15 @@ class CountingHasher:
 
 
 @pytest.mark.parametrize("store", ["memory", "redis"])
-async def test_concurrent_guesses_never_outrun_the_throttle(
-    make_client: ClientFactory, mail: MailSink, store: str
-) -> None:
+async def test_concurrent_guesses_never_outrun_the_throttle(make_client: ClientFactory, store: str) -> None:
     """30 wrong guesses at once against a quota of 10: 10 are checked, 20 refused unhashed."""
-    email = own_email("guessed")
+    email = "guessed@example.com"
     async with make_client(
         rate_limit_login_failures_per_account="10 per 15 minutes",
         rate_limit_login="1000/minute",
         **store_settings(store),
     ) as client:
-        await verified_account(client, mail, email)
+        await make_user(client, email)
         app: Any = client.app  # type: ignore[attr-defined]
         hasher = CountingHasher(app.state.password_hasher)
         app.state.password_hasher = hasher
@@ -209,11 +192,9 @@ async def test_concurrent_guesses_never_outrun_the_throttle(
         assert (await login(client, email)).status_code == 429  # even the right password, now
 
 
-async def test_a_correct_password_forgives_the_accounts_earlier_attempts(
-    make_client: ClientFactory, mail: MailSink
-) -> None:
+async def test_a_correct_password_forgives_the_accounts_earlier_attempts(make_client: ClientFactory) -> None:
     async with make_client(rate_limit_login_failures_per_account="3 per 15 minutes") as client:
-        await verified_account(client, mail, "forgiven@example.com")
+        await make_user(client, "forgiven@example.com")
         for _ in range(2):
             assert (await login(client, "forgiven@example.com", "wrong password 123456")).status_code == 400
         assert (await login(client, "forgiven@example.com")).status_code == 200
@@ -222,12 +203,10 @@ async def test_a_correct_password_forgives_the_accounts_earlier_attempts(
         assert (await login(client, "forgiven@example.com")).status_code == 200
 
 
-async def test_a_wrong_current_password_counts_against_the_account(
-    make_client: ClientFactory, mail: MailSink
-) -> None:
+async def test_a_wrong_current_password_counts_against_the_account(make_client: ClientFactory) -> None:
     """A stolen session must not become an unthrottled oracle for the password."""
     async with make_client(rate_limit_login_failures_per_account="3 per 15 minutes") as client:
-        tokens = await tokens_for(client, mail, "oracle@example.com")
+        tokens = await account_with_tokens(client, "oracle@example.com")
         headers = bearer(tokens["access_token"])
         for index in range(3):
             wrong = await client.post(
@@ -254,10 +233,8 @@ async def test_per_ip_failures_are_throttled_separately(make_client: ClientFacto
         assert (await login(attacker, "another@example.com", "wrong password 123456")).status_code == 429
 
 
-async def test_change_password_needs_the_current_one_and_signs_out_others(
-    client: httpx.AsyncClient, mail: MailSink
-) -> None:
-    tokens = await tokens_for(client, mail, "change@example.com")
+async def test_change_password_needs_the_current_one_and_signs_out_others(client: httpx.AsyncClient) -> None:
+    tokens = await account_with_tokens(client, "change@example.com")
     other = (await login(client, "change@example.com")).json()
     headers = bearer(tokens["access_token"])
     wrong = await client.post(
@@ -286,8 +263,8 @@ async def test_change_password_needs_the_current_one_and_signs_out_others(
     assert (await login(client, "change@example.com", NEW_PASSWORD)).status_code == 200
 
 
-async def test_change_password_can_keep_other_sessions(client: httpx.AsyncClient, mail: MailSink) -> None:
-    tokens = await tokens_for(client, mail, "keep@example.com")
+async def test_change_password_can_keep_other_sessions(client: httpx.AsyncClient) -> None:
+    tokens = await account_with_tokens(client, "keep@example.com")
     other = (await login(client, "keep@example.com")).json()
     response = await client.post(
         "/api/v1/users/me/password",
@@ -323,8 +300,8 @@ async def test_no_database_connection_is_held_while_hashing(
     connections checked out while argon2 runs (it takes a hundred milliseconds or more)."""
     async with make_client(base_url="https://testserver") as client:
         app = client.app  # type: ignore[attr-defined]
-        await verified_account(client, mail, "pool@example.com")
-        await verified_account(client, mail, "cookie@example.com")
+        await make_user(client, "pool@example.com")
+        await make_user(client, "cookie@example.com")
         hasher: PasswordHasher = app.state.password_hasher
         pool = app.state.database.engine.pool
         checked_out: dict[str, list[int]] = {}
@@ -389,8 +366,8 @@ async def test_no_database_connection_is_held_while_hashing(
     }
 
 
-async def test_new_password_must_differ(client: httpx.AsyncClient, mail: MailSink) -> None:
-    tokens = await tokens_for(client, mail, "same-again@example.com")
+async def test_new_password_must_differ(client: httpx.AsyncClient) -> None:
+    tokens = await account_with_tokens(client, "same-again@example.com")
     response = await client.post(
         "/api/v1/users/me/password",
         headers=bearer(tokens["access_token"]),
@@ -400,10 +377,10 @@ async def test_new_password_must_differ(client: httpx.AsyncClient, mail: MailSin
     assert response.json()["errors"][0]["type"] == "password_unchanged"
 
 
-async def test_long_passwords_are_never_truncated(client: httpx.AsyncClient, mail: MailSink) -> None:
+async def test_long_passwords_are_never_truncated(client: httpx.AsyncClient) -> None:
     """bcrypt would stop reading at 72 bytes; every character of ours counts."""
     long_password = "passphrase " * 9 + "ending"  # 105 characters
-    await verified_account(client, mail, "long@example.com", password=long_password)
+    await make_user(client, "long@example.com", password=long_password)
     assert (await login(client, "long@example.com", long_password[:72])).status_code == 400
     assert (await login(client, "long@example.com", long_password[:-1] + "X")).status_code == 400
     assert (await login(client, "long@example.com", long_password)).status_code == 200

@@ -13,8 +13,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.models import User
 from tests.conftest import ClientFactory
-from tests.support.accounts import PASSWORD, bearer, login, tokens_for
+from tests.support.accounts import PASSWORD, bearer, login
 from tests.support.admin import deactivate_url, grant_platform_admin, reactivate_url
+from tests.support.factories import account_with_tokens, make_user, signed_in
 from tests.support.smtp import MailSink
 
 pytestmark = pytest.mark.anyio
@@ -43,19 +44,19 @@ async def client(make_client: ClientFactory) -> AsyncIterator[httpx.AsyncClient]
 
 
 @pytest.fixture
-async def admin_headers(client: httpx.AsyncClient, mail: MailSink, database_url: str) -> dict[str, str]:
-    await tokens_for(client, mail, "operator@example.com")
+async def admin_headers(client: httpx.AsyncClient, database_url: str) -> dict[str, str]:
+    """An account made a platform administrator by the CLI, as the first one is bootstrapped."""
+    operator = await make_user(client, "operator@example.com")
     result = await grant_platform_admin(database_url, "Operator@Example.com")
     assert result.exit_code == 0, result.output
     assert "is now a platform administrator" in result.output
-    tokens = (await login(client, "operator@example.com")).json()
-    return bearer(tokens["access_token"])
+    return bearer((await signed_in(client, operator))["access_token"])
 
 
 async def test_deactivating_a_user_ends_every_session_at_once(
-    client: httpx.AsyncClient, mail: MailSink, database_url: str, admin_headers: dict[str, str]
+    client: httpx.AsyncClient, database_url: str, admin_headers: dict[str, str]
 ) -> None:
-    tokens = await tokens_for(client, mail, "leaver@example.com")
+    tokens = await account_with_tokens(client, "leaver@example.com")
     browser = await client.post(
         "/api/v1/auth/session", json={"email": "leaver@example.com", "password": PASSWORD}
     )
@@ -87,7 +88,7 @@ async def test_deactivating_a_user_ends_every_session_at_once(
 async def test_a_deactivated_user_gets_no_password_reset_email(
     client: httpx.AsyncClient, mail: MailSink, database_url: str, admin_headers: dict[str, str]
 ) -> None:
-    await tokens_for(client, mail, "quiet@example.com")
+    await make_user(client, "quiet@example.com")
     user = await user_row(database_url, "quiet@example.com")
     assert (await client.post(deactivate_url(user.id), headers=admin_headers)).status_code == 204
     mail.clear()
@@ -96,11 +97,9 @@ async def test_a_deactivated_user_gets_no_password_reset_email(
     assert mail.to("quiet@example.com") == []
 
 
-async def test_only_platform_admins_may_deactivate(
-    client: httpx.AsyncClient, mail: MailSink, database_url: str
-) -> None:
-    owner = await tokens_for(client, mail, "tenant-owner@example.com")
-    victim = await tokens_for(client, mail, "victim@example.com")
+async def test_only_platform_admins_may_deactivate(client: httpx.AsyncClient, database_url: str) -> None:
+    owner = await account_with_tokens(client, "tenant-owner@example.com")
+    victim = await account_with_tokens(client, "victim@example.com")
     victim_id = (await user_row(database_url, "victim@example.com")).id
     for url in (deactivate_url(victim_id), reactivate_url(victim_id)):
         response = await client.post(url, headers=bearer(owner["access_token"]))
@@ -114,9 +113,9 @@ async def test_only_platform_admins_may_deactivate(
 
 
 async def test_withdrawn_admin_flag_takes_effect_on_the_next_request(
-    client: httpx.AsyncClient, mail: MailSink, database_url: str, admin_headers: dict[str, str]
+    client: httpx.AsyncClient, database_url: str, admin_headers: dict[str, str]
 ) -> None:
-    await tokens_for(client, mail, "target@example.com")
+    await make_user(client, "target@example.com")
     target_id = (await user_row(database_url, "target@example.com")).id
     result = await grant_platform_admin(database_url, "operator@example.com", revoke=True)
     assert result.exit_code == 0, result.output

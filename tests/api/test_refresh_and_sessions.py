@@ -13,8 +13,8 @@ from sqlalchemy.util import await_only
 
 from app.models.base import utcnow
 from tests.conftest import ClientFactory
-from tests.support.accounts import PASSWORD, bearer, login, tokens_for, verified_account
-from tests.support.smtp import MailSink
+from tests.support.accounts import PASSWORD, bearer, login
+from tests.support.factories import account_with_tokens, make_user
 
 pytestmark = pytest.mark.anyio
 
@@ -27,8 +27,8 @@ async def refresh(client: httpx.AsyncClient, token: str) -> httpx.Response:
 
 
 @pytest.fixture
-async def tokens(client: httpx.AsyncClient, mail: MailSink) -> dict[str, Any]:
-    return await tokens_for(client, mail, "rot@example.com")
+async def tokens(client: httpx.AsyncClient) -> dict[str, Any]:
+    return await account_with_tokens(client, "rot@example.com")
 
 
 async def test_refresh_rotates(client: httpx.AsyncClient, tokens: dict[str, Any]) -> None:
@@ -88,11 +88,11 @@ async def test_concurrent_refresh_exactly_one_wins(client: httpx.AsyncClient, to
     assert (await client.get(ME, headers=bearer(winner["access_token"]))).status_code == 401
 
 
-async def test_idle_and_absolute_expiry(make_client: ClientFactory, mail: MailSink) -> None:
+async def test_idle_and_absolute_expiry(make_client: ClientFactory) -> None:
     async with make_client(
         refresh_token_idle_ttl_seconds=3600, refresh_token_absolute_ttl_seconds=7200
     ) as client:
-        tokens = await tokens_for(client, mail, "expiry@example.com")
+        tokens = await account_with_tokens(client, "expiry@example.com")
         start = utcnow()
         with time_machine.travel(start.timestamp() + 3601, tick=False):
             assert (await refresh(client, tokens["refresh_token"])).status_code == 400  # idle
@@ -138,10 +138,8 @@ async def test_sessions_list_and_end_one(client: httpx.AsyncClient, tokens: dict
     assert page.json()["total"] == 1
 
 
-async def test_another_users_session_is_not_found(
-    client: httpx.AsyncClient, mail: MailSink, tokens: dict[str, Any]
-) -> None:
-    intruder = await tokens_for(client, mail, "intruder@example.com")
+async def test_another_users_session_is_not_found(client: httpx.AsyncClient, tokens: dict[str, Any]) -> None:
+    intruder = await account_with_tokens(client, "intruder@example.com")
     mine = (await client.get("/api/v1/auth/sessions", headers=bearer(tokens["access_token"]))).json()
     target = mine["items"][0]["id"]
     response = await client.delete(
@@ -214,12 +212,10 @@ async def test_path_parameters_are_typed(client: httpx.AsyncClient, tokens: dict
     assert response.json()["errors"][0]["loc"] == ["path", "session_id"]
 
 
-async def test_client_details_are_bounded_before_they_are_stored(
-    make_client: ClientFactory, mail: MailSink
-) -> None:
+async def test_client_details_are_bounded_before_they_are_stored(make_client: ClientFactory) -> None:
     """A proxy may pass on any text as the client address; a client sends any user agent."""
     async with make_client(client_address=("forwarded-for-garbage", 1)) as client:
-        await verified_account(client, mail, "odd@example.com")
+        await make_user(client, "odd@example.com")
         hostile_agent = "Agent\x00\x1b[31m\u2028" + "A" * 5000
         response = await client.post(
             "/api/v1/auth/token",

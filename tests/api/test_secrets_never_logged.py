@@ -23,7 +23,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from app.core.security.opaque import hash_token
 from app.services import auth as auth_service
 from tests.conftest import ClientFactory
-from tests.support.accounts import PASSWORD, login, tokens_for, verified_account
+from tests.support.accounts import PASSWORD, login
+from tests.support.factories import account_with_tokens, make_user
 from tests.support.rows import stored_hash
 from tests.support.smtp import MailSink
 
@@ -110,7 +111,7 @@ class Case:
 
 async def token_sign_in(case: Case) -> httpx.Response:
     async with case.client() as client:
-        await verified_account(client, case.mail, "token@example.com")
+        await make_user(client, "token@example.com")
         case.secrets += [PASSWORD, await stored_hash(case.database_url, "token@example.com")]
         async with refusing(case.database_url, "refresh_tokens", "INSERT"):
             return await login(client, "token@example.com")
@@ -118,7 +119,7 @@ async def token_sign_in(case: Case) -> httpx.Response:
 
 async def token_refresh(case: Case) -> httpx.Response:
     async with case.client() as client:
-        tokens = await tokens_for(client, case.mail, "refresh@example.com")
+        tokens = await account_with_tokens(client, "refresh@example.com")
         case.secrets += [tokens["refresh_token"], tokens["access_token"]]
         async with refusing(case.database_url, "refresh_tokens", "INSERT"):
             return await client.post("/api/v1/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
@@ -126,7 +127,7 @@ async def token_refresh(case: Case) -> httpx.Response:
 
 async def browser_sign_in(case: Case) -> httpx.Response:
     async with case.client() as client:
-        await verified_account(client, case.mail, "browser@example.com")
+        await make_user(client, "browser@example.com")
         case.secrets += [PASSWORD]
         async with refusing(case.database_url, "auth_sessions", "INSERT"):
             return await client.post(
@@ -136,8 +137,7 @@ async def browser_sign_in(case: Case) -> httpx.Response:
 
 async def rehash_on_sign_in(case: Case) -> httpx.Response:
     """The app's hashing parameters rose since the account was made: a sign-in rewrites it."""
-    async with case.client() as client:
-        await verified_account(client, case.mail, "rehash@example.com")
+    await make_user(case.database_url, "rehash@example.com")
     case.secrets += [PASSWORD, await stored_hash(case.database_url, "rehash@example.com")]
     async with (
         case.client(password_hash_time_cost=3) as client,
@@ -148,7 +148,7 @@ async def rehash_on_sign_in(case: Case) -> httpx.Response:
 
 async def password_reset(case: Case) -> httpx.Response:
     async with case.client() as client:
-        await verified_account(client, case.mail, "reset@example.com")
+        await make_user(client, "reset@example.com")
         await client.post("/api/v1/auth/password/forgot", json={"email": "reset@example.com"})
         reset_token = case.mail.last_to("reset@example.com").token()
         case.secrets += [reset_token, hash_token(reset_token), NEW_PASSWORD]
@@ -196,7 +196,6 @@ async def test_a_database_error_logs_no_secret(
 @pytest.mark.parametrize("log_format", ["json", "console"])
 async def test_a_unique_violation_on_a_token_hash_logs_no_key_value(
     make_client: ClientFactory,
-    mail: MailSink,
     database_url: str,
     monkeypatch: pytest.MonkeyPatch,
     capfd: pytest.CaptureFixture[str],
@@ -206,7 +205,7 @@ async def test_a_unique_violation_on_a_token_hash_logs_no_key_value(
     token = "the-same-opaque-token-every-time-0123456789"
     monkeypatch.setattr(auth_service, "new_token", lambda: token)
     async with make_client(log_level="INFO", log_format=log_format) as client:
-        await verified_account(client, mail, "twice@example.com")
+        await make_user(client, "twice@example.com")
         assert (await login(client, "twice@example.com")).status_code == 200
         capfd.readouterr()
         second = await login(client, "twice@example.com")  # the same refresh-token hash again

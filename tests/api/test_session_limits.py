@@ -19,8 +19,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from app.models import AuthSession, User
 from app.models.base import new_id, utcnow
 from tests.conftest import ClientFactory
-from tests.support.accounts import bearer, login, tokens_for
+from tests.support.accounts import bearer, login
 from tests.support.admin import deactivate_url, operator_headers
+from tests.support.factories import account_with_tokens, make_user
 from tests.support.rows import live_sessions, user_id_of
 from tests.support.smtp import MailSink
 
@@ -57,7 +58,7 @@ async def test_tens_of_thousands_of_sessions_end_at_once(
     make_client: ClientFactory, mail: MailSink, database_url: str, ending: str
 ) -> None:
     async with make_client(max_sessions_per_user=10_000) as client:
-        tokens = await tokens_for(client, mail, EMAIL)
+        tokens = await account_with_tokens(client, EMAIL)
         await insert_sessions(database_url, EMAIL, MANY)
         assert await live_sessions(database_url, EMAIL) == MANY + 1
 
@@ -70,7 +71,7 @@ async def test_tens_of_thousands_of_sessions_end_at_once(
                 json={"token": mail.last_to(EMAIL).token(), "new_password": "a fresh passphrase 2026"},
             )
         else:
-            admin = await operator_headers(client, mail, database_url)
+            admin = await operator_headers(client)
             response = await client.post(deactivate_url(await user_id_of(database_url, EMAIL)), headers=admin)
 
         assert response.status_code == 204, response.text
@@ -81,10 +82,10 @@ async def test_tens_of_thousands_of_sessions_end_at_once(
 
 
 async def test_signing_in_beyond_the_cap_ends_the_least_recently_used_session(
-    make_client: ClientFactory, mail: MailSink, database_url: str
+    make_client: ClientFactory, database_url: str
 ) -> None:
     async with make_client(max_sessions_per_user=3) as client:
-        first = await tokens_for(client, mail, EMAIL)
+        first = await account_with_tokens(client, EMAIL)
         later: list[dict[str, Any]] = [(await login(client, EMAIL)).json() for _ in range(3)]
 
         assert (
@@ -101,10 +102,10 @@ async def test_signing_in_beyond_the_cap_ends_the_least_recently_used_session(
         assert await live_sessions(database_url, EMAIL) == 3
 
 
-async def test_the_cap_counts_recent_use_not_age(make_client: ClientFactory, mail: MailSink) -> None:
+async def test_the_cap_counts_recent_use_not_age(make_client: ClientFactory) -> None:
     """A session refreshed a moment ago is not the one ended, however old it is."""
     async with make_client(max_sessions_per_user=2) as client:
-        oldest = await tokens_for(client, mail, EMAIL)
+        oldest = await account_with_tokens(client, EMAIL)
         middle = (await login(client, EMAIL)).json()
         renewed = await client.post("/api/v1/auth/refresh", json={"refresh_token": oldest["refresh_token"]})
         assert renewed.status_code == 200
@@ -117,10 +118,12 @@ async def test_the_cap_counts_recent_use_not_age(make_client: ClientFactory, mai
         assert (await client.get("/api/v1/users/me", headers=bearer(oldest_now))).status_code == 200
 
 
-async def test_the_cap_is_per_account(make_client: ClientFactory, mail: MailSink, database_url: str) -> None:
+async def test_the_cap_is_per_account(make_client: ClientFactory, database_url: str) -> None:
     async with make_client(max_sessions_per_user=1) as client:
-        mine = await tokens_for(client, mail, EMAIL)
-        await tokens_for(client, mail, "neighbour@example.com")
+        for email in (EMAIL, "neighbour@example.com"):  # signed in for real: the sign-in applies the cap
+            await make_user(client, email)
+        mine = (await login(client, EMAIL)).json()
+        assert (await login(client, "neighbour@example.com")).status_code == 200
         assert (await client.get("/api/v1/users/me", headers=bearer(mine["access_token"]))).status_code == 200
     engine = create_async_engine(database_url)
     try:
@@ -134,7 +137,7 @@ async def test_the_cap_is_per_account(make_client: ClientFactory, mail: MailSink
 
 
 async def test_concurrent_sign_ins_past_the_cap_all_succeed_and_the_cap_holds(
-    make_client: ClientFactory, mail: MailSink, database_url: str
+    make_client: ClientFactory, database_url: str
 ) -> None:
     """They all pick the same oldest sessions to end: each skips what another holds."""
     async with make_client(
@@ -142,8 +145,8 @@ async def test_concurrent_sign_ins_past_the_cap_all_succeed_and_the_cap_holds(
         rate_limit_login_failures_per_account="1000/minute",
         rate_limit_login="1000/minute",
     ) as client:
-        await tokens_for(client, mail, EMAIL)
-        for _ in range(3):
+        await make_user(client, EMAIL)
+        for _ in range(4):
             await login(client, EMAIL)
         responses = await asyncio.gather(*(login(client, EMAIL) for _ in range(12)))
         assert [response.status_code for response in responses] == [200] * 12

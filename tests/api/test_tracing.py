@@ -8,11 +8,10 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import REDIS_URL, ClientFactory
-from tests.support.accounts import bearer, tokens_for
+from tests.support.accounts import bearer
+from tests.support.factories import account_with_tokens
 from tests.support.logs import json_log_lines
 from tests.support.otlp import OtlpSink
-from tests.support.shared_redis import own_client_address, own_email
-from tests.support.smtp import MailSink
 
 pytestmark = pytest.mark.anyio
 
@@ -29,17 +28,13 @@ def otlp() -> Iterator[OtlpSink]:
 
 
 async def test_a_request_span_continues_the_callers_trace_with_sql_and_redis_beneath(
-    make_client: ClientFactory, mail: MailSink, otlp: OtlpSink, capfd: pytest.CaptureFixture[str]
+    make_client: ClientFactory, otlp: OtlpSink, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    traced = own_email("traced")
+    traced = "traced@example.com"
     async with make_client(
-        otel_exporter_otlp_endpoint=otlp.url,
-        redis_url=REDIS_URL,
-        log_level="INFO",
-        log_format="json",
-        client_address=own_client_address(),
+        otel_exporter_otlp_endpoint=otlp.url, redis_url=REDIS_URL, log_level="INFO", log_format="json"
     ) as client:
-        tokens = await tokens_for(client, mail, traced)
+        tokens = await account_with_tokens(client, traced)
         capfd.readouterr()
         response = await client.get(
             "/api/v1/users/me",

@@ -7,15 +7,15 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.accounts import bearer, tokens_for
-from tests.support.smtp import MailSink
+from tests.support.accounts import bearer
+from tests.support.factories import account_with_tokens
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-async def auth(client: httpx.AsyncClient, mail: MailSink) -> dict[str, str]:
-    tokens = await tokens_for(client, mail, "me@example.com")
+async def auth(client: httpx.AsyncClient) -> dict[str, str]:
+    tokens = await account_with_tokens(client, "me@example.com")
     return bearer(tokens["access_token"])
 
 

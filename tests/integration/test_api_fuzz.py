@@ -30,17 +30,19 @@ from hypothesis import HealthCheck, settings
 from schemathesis import checks
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
+from uuid_utils.compat import uuid7
 
 from app.db.migrate import upgrade_to_head
 from app.main import create_app
-from tests.conftest import BACKENDS, POSTGRES_ADMIN_URL, settings_for_test
+from tests.conftest import BACKENDS, POSTGRES_ADMIN_URL, REDIS_URL, settings_for_test
 from tests.support.live_server import invoicer, start_server, wait_until_ready
 from tests.support.network import free_port
+from tests.support.redis_keys import delete_keys, unique_key_prefix
 from tests.support.routes import PUBLIC_OPERATIONS
 
 pytestmark = pytest.mark.slow
 
-FUZZ_REDIS_URL = os.environ.get("TEST_FUZZ_REDIS_URL", "redis://127.0.0.1:6379/13")
+FUZZ_REDIS_URL = os.environ.get("TEST_FUZZ_REDIS_URL", REDIS_URL)
 ADMIN_EMAIL = "owner@acme.example.com"
 # A seeded user without platform rights: the one the admin routes may deactivate and reactivate.
 MEMBER_EMAIL = "member@acme.example.com"
@@ -254,12 +256,14 @@ def _storage(mode: str, workdir: Path) -> Iterator[dict[str, str]]:
         asyncio.run(upgrade_to_head(url))
         yield {"DATABASE_URL": url}
         return
-    name = f"invoicer_fuzz_{os.getpid()}"
+    name = f"invoicer_fuzz_{uuid7().hex[-12:]}"
+    prefix = unique_key_prefix("fuzz")
     url = asyncio.run(_create_database(name))
     try:
-        yield {"DATABASE_URL": url, "REDIS_URL": FUZZ_REDIS_URL}
+        yield {"DATABASE_URL": url, "REDIS_URL": FUZZ_REDIS_URL, "REDIS_KEY_PREFIX": prefix}
     finally:
         asyncio.run(_drop_database(name))
+        asyncio.run(delete_keys(FUZZ_REDIS_URL, prefix))
 
 
 @pytest.fixture(scope="module", params=["embedded", "full"])

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.main import create_app
 from tests.conftest import ClientFactory, running_app, settings_for_test
-from tests.support.accounts import bearer, tokens_for
+from tests.support.accounts import bearer
+from tests.support.factories import account_with_tokens
 from tests.support.private_redis import PrivateRedis
-from tests.support.smtp import MailSink
 
 pytestmark = pytest.mark.anyio
 
@@ -44,12 +44,12 @@ async def test_an_unreachable_database_is_a_503_and_liveness_stays_up() -> None:
 
 
 async def test_a_connection_dropped_inside_the_trust_window_fails_once_then_the_pool_recovers(
-    make_client: ClientFactory, mail: MailSink, database_url: str
+    make_client: ClientFactory, database_url: str
 ) -> None:
     if not database_url.startswith("postgresql"):
         pytest.skip("a SQLite connection cannot be ended from outside")
     async with make_client(db_pool_pre_ping_idle_seconds=3600, db_pool_size=1) as client:
-        tokens = await tokens_for(client, mail, "dropped@example.com")
+        tokens = await account_with_tokens(client, "dropped@example.com")
         assert (await client.get(ME, headers=bearer(tokens["access_token"]))).status_code == 200
         database = database_url.rsplit("/", 1)[1]
         admin = create_async_engine(database_url, isolation_level="AUTOCOMMIT")
@@ -80,12 +80,12 @@ def private_redis() -> Iterator[PrivateRedis]:
 
 
 async def test_a_redis_outage_is_a_503_and_the_api_recovers_when_it_returns(
-    make_client: ClientFactory, mail: MailSink, database_url: str, private_redis: PrivateRedis
+    make_client: ClientFactory, database_url: str, private_redis: PrivateRedis
 ) -> None:
     if not database_url.startswith("postgresql"):
         pytest.skip("Redis is the full mode's; once, on PostgreSQL, is enough")
     async with make_client(redis_url=private_redis.url) as client:
-        tokens = await tokens_for(client, mail, "redis-drill@example.com")
+        tokens = await account_with_tokens(client, "redis-drill@example.com")
         headers = bearer(tokens["access_token"])
         assert (await client.get(ME, headers=headers)).status_code == 200
 

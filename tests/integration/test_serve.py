@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import time
@@ -13,6 +14,7 @@ import pytest
 from tests.conftest import REDIS_URL
 from tests.support.live_server import invoicer, serve_env, start_server, wait_until_ready
 from tests.support.network import free_port
+from tests.support.redis_keys import delete_keys, unique_key_prefix
 
 pytestmark = pytest.mark.slow
 
@@ -72,7 +74,15 @@ def test_metrics_add_up_across_worker_processes(tmp_path: Path) -> None:
     """With --workers 2 a scrape reaches one worker, and still counts every worker's requests."""
     port = free_port()
     # Several workers need Redis (revocations and rate limits shared by every process).
-    env = serve_env(tmp_path / "workers.db", port, WORKERS="2", LOG_LEVEL="WARNING", REDIS_URL=REDIS_URL)
+    prefix = unique_key_prefix()
+    env = serve_env(
+        tmp_path / "workers.db",
+        port,
+        WORKERS="2",
+        LOG_LEVEL="WARNING",
+        REDIS_URL=REDIS_URL,
+        REDIS_KEY_PREFIX=prefix,
+    )
     assert invoicer("migrate", env=env).returncode == 0
     server = start_server(env)
     base = f"http://127.0.0.1:{port}"
@@ -93,3 +103,4 @@ def test_metrics_add_up_across_worker_processes(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+        asyncio.run(delete_keys(REDIS_URL, prefix))

@@ -1,4 +1,9 @@
-"""Account helpers that go through the public API, as a client would."""
+"""Account helpers that go through the public API, as a client would.
+
+Sign-up, verification and sign-in over HTTP cost argon2 hashes and several requests: a test
+that only needs an account or a caller uses tests/support/factories.py instead, and these
+serve the tests of those flows.
+"""
 
 from __future__ import annotations
 

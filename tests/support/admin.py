@@ -9,8 +9,8 @@ import httpx
 from typer.testing import CliRunner
 
 from app.cli import cli
-from tests.support.accounts import bearer, login, tokens_for
-from tests.support.smtp import MailSink
+from tests.support.accounts import bearer
+from tests.support.factories import account_with_tokens
 
 OPERATOR = "operator@example.com"
 
@@ -30,9 +30,10 @@ async def grant_platform_admin(database_url: str, email: str, *, revoke: bool = 
     return await anyio.to_thread.run_sync(lambda: CliRunner().invoke(cli, arguments, env=env))
 
 
-async def operator_headers(client: httpx.AsyncClient, mail: MailSink, database_url: str) -> dict[str, str]:
-    """A platform administrator's bearer headers (a new account, granted by the CLI)."""
-    await tokens_for(client, mail, OPERATOR)
-    result = await grant_platform_admin(database_url, OPERATOR)
-    assert result.exit_code == 0, result.output
-    return bearer((await login(client, OPERATOR)).json()["access_token"])
+async def operator_headers(client: httpx.AsyncClient) -> dict[str, str]:
+    """A platform administrator's bearer headers (a new account, made one directly).
+
+    tests/api/test_platform_admin.py grants the right through the CLI, as an operator would.
+    """
+    tokens = await account_with_tokens(client, OPERATOR, platform_admin=True)
+    return bearer(tokens["access_token"])

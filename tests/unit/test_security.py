@@ -114,18 +114,20 @@ def test_each_password_rule_and_its_boundary(password: str, problem: str | None)
 async def test_redis_revocation_store_on_a_real_redis() -> None:
     from redis.asyncio import Redis
 
-    from app.core.security.revocation import RedisRevocationStore
+    from app.core.security.revocation import KEY_NAMESPACE, RedisRevocationStore
     from tests.conftest import REDIS_URL
+    from tests.support.redis_keys import delete_keys, unique_key_prefix
 
+    prefix = unique_key_prefix()
     redis = Redis.from_url(REDIS_URL)
     try:
-        store = RedisRevocationStore(redis)
+        store = RedisRevocationStore(redis, key_prefix=prefix)
         revoked, other = uuid.uuid4(), uuid.uuid4()
         await store.revoke([revoked], ttl_seconds=60)
         assert await store.is_revoked(revoked)
         assert not await store.is_revoked(other)
-        ttl = await redis.ttl(f"invoicer:revoked-session:{revoked}")
+        ttl = await redis.ttl(f"{prefix}{KEY_NAMESPACE}{revoked}")
         assert 0 < ttl <= 60
     finally:
-        await redis.delete(f"invoicer:revoked-session:{revoked}")
         await redis.aclose()
+        await delete_keys(REDIS_URL, prefix)

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.anyio
 
 def throttle(*, per_account: str = "3 per 15 minutes", per_ip: str = "5 per 15 minutes") -> LoginThrottle:
     return LoginThrottle(
-        limiter=create_rate_limiter(None, None),
+        limiter=create_rate_limiter(None, None, key_prefix="invoicer:"),
         per_account=RateLimitPolicy.parse("login_failures_per_account", per_account),
         per_ip=RateLimitPolicy.parse("login_failures_per_ip", per_ip),
         ipv6_prefix_length=64,

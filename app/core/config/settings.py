@@ -120,6 +120,14 @@ class Settings(BaseSettings):
 
     # --- other services -----------------------------------------------------------------
     redis_url: SecretStr | None = None
+    redis_key_prefix: str = Field(
+        default="invoicer:",
+        min_length=1,
+        max_length=64,
+        # No glob characters: the prefix is also a SCAN MATCH pattern for whoever cleans up.
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="Starts every Redis key the app writes, so several deployments can share one database.",
+    )
     broker_url: SecretStr | None = None
     health_check_timeout_seconds: float = Field(default=0.8, gt=0, le=5)
     readyz_details_public: bool = Field(

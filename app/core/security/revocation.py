@@ -15,7 +15,8 @@ from typing import Protocol
 
 from redis.asyncio import Redis
 
-KEY_PREFIX = "invoicer:revoked-session:"
+# After the deployment's REDIS_KEY_PREFIX.
+KEY_NAMESPACE = "revoked-session:"
 
 
 class RevocationStore(Protocol):
@@ -43,14 +44,15 @@ class MemoryRevocationStore:
 
 
 class RedisRevocationStore:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, *, key_prefix: str) -> None:
         self._redis = redis
+        self._prefix = f"{key_prefix}{KEY_NAMESPACE}"
 
     async def revoke(self, session_ids: Iterable[uuid.UUID], *, ttl_seconds: int) -> None:
         async with self._redis.pipeline(transaction=False) as pipe:
             for session_id in session_ids:
-                pipe.set(f"{KEY_PREFIX}{session_id}", b"1", ex=ttl_seconds)
+                pipe.set(f"{self._prefix}{session_id}", b"1", ex=ttl_seconds)
             await pipe.execute()
 
     async def is_revoked(self, session_id: uuid.UUID) -> bool:
-        return bool(await self._redis.exists(f"{KEY_PREFIX}{session_id}"))
+        return bool(await self._redis.exists(f"{self._prefix}{session_id}"))
