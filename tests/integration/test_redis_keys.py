@@ -44,7 +44,7 @@ async def test_every_key_the_app_writes_starts_with_its_prefix(
 ) -> None:
     async with make_client(redis_url=private_redis.url, redis_key_prefix="tenant-a:") as client:
         assert (await client.post("/api/v1/auth/password/forgot", json={"email": "x@example.com"})).is_success
-        assert (await login(client, "nobody@example.com", "wrong password 123456")).status_code == 401
+        assert (await login(client, "nobody@example.com", "wrong password 123456")).status_code == 400
         tokens = await account_with_tokens(client, "leaving@example.com")
         assert (await client.post("/api/v1/auth/logout", headers=bearer(tokens["access_token"]))).is_success
         keys = await all_keys(private_redis.url)
