@@ -56,7 +56,7 @@ typecheck: sync ## mypy (strict, pydantic plugin)
 test: lint typecheck ## Lint, types, and the whole suite on SQLite and PostgreSQL
 	@$(UV) run --frozen pytest -n $(TEST_WORKERS)
 
-test-fast: sync ## The suite without fuzzing or server starts (not `slow`), for the edit loop
+test-fast: sync ## The suite without the `slow` tests (fuzzing, server starts), for the edit loop
 	@$(UV) run --frozen pytest -n $(TEST_WORKERS) -m "not slow"
 
 test-sqlite: sync ## The suite on SQLite only
