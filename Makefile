@@ -67,7 +67,7 @@ typecheck: sync ## mypy (strict, pydantic plugin)
 test: lint typecheck node ## Lint, types, and the whole suite on SQLite and PostgreSQL
 	@$(UV) run --frozen pytest -n $(TEST_WORKERS)
 
-test-fast: sync node ## The suite without fuzzing or server starts (not `slow`), for the edit loop
+test-fast: sync node ## The suite without the `slow` tests (fuzzing, server starts), for the edit loop
 	@$(UV) run --frozen pytest -n $(TEST_WORKERS) -m "not slow"
 
 test-sqlite: sync node ## The suite on SQLite only

@@ -49,12 +49,19 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The tests that start servers first (a stable sort: the rest keep their order).
+    """Per database backend (none first), the `slow` tests first; otherwise the order stays.
 
-    Under pytest-xdist they are the longest units of work: started first, they run while
-    the other worker takes the many short tests, instead of one worker finishing alone.
+    Under pytest-xdist the slow tests are the longest units of work: started early, they run
+    while the other worker takes the many short tests, instead of one worker finishing alone.
+    Kept together per backend, each worker migrates each backend's database once.
     """
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+    def backend(item: pytest.Item) -> int:
+        callspec = getattr(item, "callspec", None)
+        name = callspec.params.get("database_url") if callspec else None
+        return BACKENDS.index(name) + 1 if name in BACKENDS else 0
+
+    items.sort(key=lambda item: (backend(item), item.get_closest_marker("slow") is None))
 
 
 @pytest.fixture(scope="session")

@@ -53,6 +53,7 @@ async def insert_sessions(database_url: str, email: str, count: int) -> None:
         await engine.dispose()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ending", ["logout-all", "password-reset", "deactivation"])
 async def test_tens_of_thousands_of_sessions_end_at_once(
     make_client: ClientFactory, mail: MailSink, database_url: str, ending: str
