@@ -27,7 +27,7 @@ class PasswordHasher:
         )
         self._limiter = anyio.CapacityLimiter(concurrency)
         # Verified when the account does not exist, so that path costs the same as a real one.
-        self._dummy_hash = self._hash.hash("dummy password for unknown accounts")
+        self._dummy_hash = _dummy_hash(memory_kib, time_cost, parallelism)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PasswordHasher:
@@ -51,6 +51,13 @@ class PasswordHasher:
         return await anyio.to_thread.run_sync(
             self._hash.verify_and_update, password, password_hash, limiter=self._limiter
         )
+
+
+@functools.cache
+def _dummy_hash(memory_kib: int, time_cost: int, parallelism: int) -> str:
+    """One per parameter set and process: computing it is a full hash."""
+    hasher = Argon2Hasher(memory_cost=memory_kib, time_cost=time_cost, parallelism=parallelism)
+    return hasher.hash("dummy password for unknown accounts")
 
 
 @functools.cache
