@@ -8,6 +8,9 @@ UV ?= $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export HOST PORT
+# Bytecode caches on: with PYTHONDONTWRITEBYTECODE set, every process (each CLI call, server
+# and test worker) compiles every module it imports again, which doubles its start-up time.
+unexport PYTHONDONTWRITEBYTECODE
 # pytest-xdist worker processes for the suite.
 TEST_WORKERS ?= 2
 
