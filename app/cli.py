@@ -40,11 +40,13 @@ def _settings(**overrides: Any) -> Settings:
 def _in_unit_of_work(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """A command's one transaction: the same unit of work as a request's, opened from outside."""
     from app.db.session import Database
+    from app.db.session.tenancy import system_scope
 
     async def run() -> T:
         database = Database(settings)
         try:
             async with database.unit_of_work() as session:
+                await system_scope(session, "cli")
                 return await work(session)
         finally:
             await database.dispose()

@@ -23,6 +23,7 @@ from app.core.security.passwords import PasswordHasher, password_problems
 from app.core.security.principal import Principal
 from app.core.security.revocation import RevocationStore
 from app.db.session import Database
+from app.db.session.tenancy import bind_user, scope_of, system_scope
 from app.models import Membership, OneTimeToken, Organization, TokenPurpose, User
 from app.models.base import utcnow
 from app.services import emails
@@ -138,6 +139,8 @@ async def signup(
     # Hash before touching the database: no connection is held while hashing.
     password_hash = await hasher.hash(password)
     slug = slugify(organization_name)
+    # The new organization and its owner are written before anyone can be bound to them.
+    await system_scope(session, "signup")
     for _attempt in range(3):
         if await session.scalar(select(User.id).where(User.email == email)) is not None:
             if await quota.allow(email):
@@ -304,6 +307,9 @@ async def change_password(
 
 
 async def get_user(*, session: AsyncSession, user_id: uuid.UUID) -> User:
+    """The account with its own memberships (and nobody else's)."""
+    if scope_of(session) is None:
+        await bind_user(session, user_id)
     user = await session.scalar(
         select(User)
         .where(User.id == user_id)

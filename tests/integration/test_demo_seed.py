@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from app.core.config import Settings
 from app.core.security.passwords import PasswordHasher
 from app.db.session import Database
+from app.db.session.tenancy import system_scope
 from app.models import Membership, Organization, User
 from app.services.demo import DEMO_USERS, seed_demo_data
 from tests.conftest import ClientFactory, settings_for_test
@@ -21,6 +22,7 @@ async def seed(settings: Settings) -> str:
     database = Database(settings)
     try:
         async with database.unit_of_work() as session:
+            await system_scope(session, "cli")  # as the CLI does
             return await seed_demo_data(
                 session=session, hasher=PasswordHasher.from_settings(settings), settings=settings
             )

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from app.core.config import Settings
 from app.core.errors import AppError
 from app.db.session.engine import create_engine
+from app.db.session.tenancy import TenantSession
 
 
 class Database:
@@ -38,7 +39,10 @@ class Database:
         self.backend = settings.database_backend
         self.engine: AsyncEngine = create_engine(settings)
         # expire_on_commit=False: objects stay readable after the request's single commit.
-        self.session_factory = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=True)
+        # TenantSession: every statement on a tenant model is scoped (app/db/session/tenancy.py).
+        self.session_factory = async_sessionmaker(
+            self.engine, expire_on_commit=False, autoflush=True, sync_session_class=TenantSession
+        )
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
