@@ -135,7 +135,9 @@ def migrate() -> None:
     from app.db.migrate import upgrade_to_head
 
     settings = _settings()
-    asyncio.run(upgrade_to_head(settings.effective_migration_database_url))
+    asyncio.run(
+        upgrade_to_head(settings.effective_migration_database_url, api_role=settings.separate_api_role)
+    )
     logger.info("migrated_to_head")
 
 

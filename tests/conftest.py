@@ -19,7 +19,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from redis.exceptions import ConnectionError as RedisConnectionError
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from uuid_utils.compat import uuid7
 
@@ -36,6 +36,8 @@ BACKENDS = [name.strip() for name in os.environ.get("TEST_DATABASES", "sqlite,po
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 )
+# The PostgreSQL user the test apps connect as (created by the first migration that needs it).
+TEST_API_ROLE = os.environ.get("TEST_POSTGRES_API_ROLE", "invoicer_api_test")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 BROKER_URL = os.environ.get("TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
@@ -95,10 +97,22 @@ async def database_url(
         yield url
     elif request.param == "postgres":
         async with postgres_database() as url:
-            await upgrade_to_head(url)
+            await upgrade_to_head(url, api_role=TEST_API_ROLE)
             yield url
     else:
         raise pytest.UsageError(f"unknown backend in TEST_DATABASES: {request.param}")
+
+
+def app_database(url: str) -> dict[str, str]:
+    """The settings of an app on the test database at `url` (the owner's URL).
+
+    On PostgreSQL the app connects as TEST_API_ROLE, which owns nothing, so row-level security
+    binds it as in production; tests write their fixtures as the owner.
+    """
+    if not url.startswith("postgresql"):
+        return {"database_url": url}
+    api_url = make_url(url).set(username=TEST_API_ROLE).render_as_string(hide_password=False)
+    return {"database_url": api_url, "migration_database_url": url}
 
 
 def settings_for_test(**overrides: Any) -> Settings:
@@ -160,7 +174,7 @@ def mail(smtp_server: MailSink) -> MailSink:
 
 @pytest.fixture
 def settings(database_url: str, mail: MailSink) -> Settings:
-    return settings_for_test(database_url=database_url, **smtp_settings(mail))
+    return settings_for_test(**app_database(database_url), **smtp_settings(mail))
 
 
 def smtp_settings(sink: MailSink) -> dict[str, Any]:
@@ -191,7 +205,8 @@ async def make_client(
         base_url: str = "http://testserver",
         **overrides: Any,
     ) -> AsyncIterator[httpx.AsyncClient]:
-        overrides.setdefault("database_url", database_url)
+        if "database_url" not in overrides:
+            overrides.update(app_database(database_url))
         overrides.setdefault("redis_key_prefix", redis_key_prefix)
         for name, value in smtp_settings(mail).items():
             overrides.setdefault(name, value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from alembic import command
@@ -32,16 +33,59 @@ def head_revisions() -> set[str]:
     return set(ScriptDirectory.from_config(alembic_config()).get_heads())
 
 
-async def upgrade_to_head(url: str) -> None:
-    """Migrate the database at `url` to the latest revision."""
+async def upgrade_to_head(url: str, *, api_role: str | None = None) -> None:
+    """Migrate the database at `url` to the latest revision; then, on PostgreSQL, give the
+    API's role (`api_role`, the user of DATABASE_URL) exactly the privileges it needs."""
     ensure_sqlite_directory(url)
     engine = new_async_engine(url, poolclass=NullPool)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_upgrade)
+            if api_role is not None and connection.dialect.name == "postgresql":
+                await grant_api_role(connection, api_role)
             await connection.commit()
     finally:
         await engine.dispose()
+
+
+# Tables the API may read and insert into but never change: the audit trail.
+APPEND_ONLY_TABLES: tuple[str, ...] = ()
+_ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+async def grant_api_role(connection: AsyncConnection, role: str) -> None:
+    """The API's role: rows of every table (RLS still applies), no DDL, no ownership.
+
+    Creates the role (LOGIN, no password) when it is missing and the migrating user may create
+    roles; in production create it yourself first, with a password (docs/operations.md).
+    Run after every migration, so new tables are covered and nothing else is granted.
+    """
+    if not _ROLE_NAME.fullmatch(role):
+        raise ValueError(f"the API's database user must be a plain lower-case name, not {role!r}")
+    # Another migration (a test worker, a second replica's init step) may create it meanwhile.
+    await connection.execute(
+        text(
+            "DO $$ BEGIN "
+            f"IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN "
+            f"CREATE ROLE {role} LOGIN; END IF; "
+            "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
+        )
+    )
+    flags = (
+        await connection.execute(
+            text("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = :role"), {"role": role}
+        )
+    ).one()
+    if flags.rolsuper or flags.rolbypassrls:
+        raise ValueError(f"the API's database user {role!r} must not bypass row-level security")
+    await connection.execute(text(f"GRANT USAGE ON SCHEMA public TO {role}"))
+    await connection.execute(
+        text(f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}")
+    )
+    await connection.execute(text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"))
+    await connection.execute(text(f"REVOKE INSERT, UPDATE, DELETE ON {VERSION_TABLE} FROM {role}"))
+    for table in APPEND_ONLY_TABLES:
+        await connection.execute(text(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM {role}"))
 
 
 def _upgrade(connection: Connection) -> None:

@@ -65,7 +65,7 @@ def _database_url(database: str | httpx.AsyncClient) -> str:
     if isinstance(database, str):
         return database
     settings: Settings = _app(database).state.settings
-    return settings.database_url
+    return settings.effective_migration_database_url  # the owner: fixtures are not tenant requests
 
 
 async def _write(database_url: str, rows: list[Any]) -> None:

@@ -18,7 +18,8 @@ from app.core.security.jwt import private_key_pem
 SAFE_PROD = {
     "app_env": "prod",
     "secret_key": "x" * 48,
-    "database_url": "postgresql+asyncpg://invoicer:pw@db.internal/invoicer",
+    "database_url": "postgresql+asyncpg://invoicer_api:pw@db.internal/invoicer",
+    "migration_database_url": "postgresql+asyncpg://invoicer:pw@db.internal/invoicer",
     "trusted_hosts": ["api.invoicer.test"],
     "jwt_private_key": private_key_pem(Ed25519PrivateKey.generate()),
     "email_transport": "smtp",
@@ -42,6 +43,11 @@ def test_safe_production_settings_load() -> None:
         ({"secret_key": DEV_SECRET_KEY}, "SECRET_KEY is the development default"),
         ({"secret_key": "short"}, "SECRET_KEY is shorter than 32"),
         ({"database_url": "sqlite+aiosqlite:///./var/x.db"}, "SQLite"),
+        ({"migration_database_url": None}, "a role that does not own the tables"),
+        (
+            {"migration_database_url": "postgresql+asyncpg://invoicer_api:other@db.internal/invoicer"},
+            "a role that does not own the tables",
+        ),
         ({"cors_origins": ["*"], "cors_allow_credentials": True}, "CORS_ORIGINS contains '*'"),
         ({"debug": True}, "DEBUG is on"),
         ({"trusted_hosts": ["*"]}, "TRUSTED_HOSTS allows any host"),

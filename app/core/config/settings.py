@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from limits import parse as parse_rate_limit
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 AppEnv = Literal["dev", "test", "staging", "prod"]
 
@@ -313,6 +314,15 @@ class Settings(BaseSettings):
         return self.migration_database_url or self.database_url
 
     @property
+    def separate_api_role(self) -> str | None:
+        """The API's own PostgreSQL user, when migrations run as another (the tables' owner)."""
+        if self.migration_database_url is None or self.database_backend != "postgresql":
+            return None
+        api_user = make_url(self.database_url).username
+        owner = make_url(self.migration_database_url).username
+        return api_user if api_user and api_user != owner else None
+
+    @property
     def database_backend(self) -> Literal["postgresql", "sqlite"]:
         if self.database_url.startswith("sqlite"):
             return "sqlite"
@@ -358,6 +368,12 @@ class Settings(BaseSettings):
             problems.append(f"SECRET_KEY is shorter than {MIN_SECRET_LENGTH} characters")
         if self.database_url.startswith("sqlite"):
             problems.append("DATABASE_URL points at SQLite; staging/prod need PostgreSQL")
+        elif self.database_backend == "postgresql" and self.separate_api_role is None:
+            problems.append(
+                "DATABASE_URL must connect as a role that does not own the tables: set "
+                "MIGRATION_DATABASE_URL to the owner's URL and DATABASE_URL to the API's own user "
+                "(row-level security then binds every query the API sends)"
+            )
         if self.debug:
             problems.append("DEBUG is on")
         if self.jwt_private_key is None:
