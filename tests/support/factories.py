@@ -129,6 +129,21 @@ async def make_user(
     return MadeUser(id=user.id, email=user.email, org_id=org.id if org else None)
 
 
+async def add_member(
+    database: str | httpx.AsyncClient,
+    *,
+    org_id: uuid.UUID,
+    email: str,
+    role: Role,
+    full_name: str = "Test Member",
+    password: str = PASSWORD,
+) -> MadeUser:
+    """A new verified account that belongs to `org_id` with `role` (and to no other organization)."""
+    user = await make_user(database, email, organization=None, full_name=full_name, password=password)
+    await _write(_database_url(database), [Membership(user_id=user.id, org_id=org_id, role=role)])
+    return MadeUser(id=user.id, email=user.email, org_id=org_id)
+
+
 async def signed_in(
     client: httpx.AsyncClient,
     user: MadeUser | str,
@@ -146,7 +161,11 @@ async def signed_in(
     app = _app(client)
     settings: Settings = app.state.settings
     codec: AccessTokenCodec = app.state.token_codec
-    user_id = user.id if isinstance(user, MadeUser) else await _user_id(settings.database_url, user)
+    user_id = (
+        user.id
+        if isinstance(user, MadeUser)
+        else await _user_id(settings.effective_migration_database_url, user)
+    )
     now = utcnow()
     session = AuthSession(
         id=new_id(),
@@ -161,7 +180,7 @@ async def signed_in(
     refresh_token = new_token()
     idle_expiry = now + timedelta(seconds=settings.refresh_token_idle_ttl_seconds)
     await _write(
-        settings.database_url,
+        settings.effective_migration_database_url,
         [
             session,
             RefreshToken(

@@ -21,11 +21,12 @@ row-level security policies (migration 0004) enforce it again for any SQL, ORM o
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
-from sqlalchemy import ForeignKey, event, inspect, text
+from sqlalchemy import ForeignKey, Table, event, inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import (
@@ -37,6 +38,7 @@ from sqlalchemy.orm import (
     mapped_column,
     with_loader_criteria,
 )
+from sqlalchemy.sql import ClauseElement, visitors
 
 
 class TenantNotBoundError(RuntimeError):
@@ -136,8 +138,27 @@ def _write_scope_to_transaction(connection: Connection, scope: TenantScope) -> N
     )
 
 
-def _tenant_mappers(state: ORMExecuteState) -> list[type[Any]]:
-    return [mapper.class_ for mapper in state.all_mappers if issubclass(mapper.class_, TenantScoped)]
+def _tenant_models(state: ORMExecuteState) -> set[type[Any]]:
+    """The tenant models a statement reaches: its entities, and any table it joins or embeds."""
+    models = {mapper.class_ for mapper in state.all_mappers if issubclass(mapper.class_, TenantScoped)}
+    by_table = _tenant_models_by_table()
+    for element in visitors.iterate(cast(ClauseElement, state.statement)):
+        if isinstance(element, Table) and element.name in by_table:
+            models.add(by_table[element.name])
+    return models
+
+
+@functools.cache  # first called on the first statement, once every model is imported
+def _tenant_models_by_table() -> dict[str, type[Any]]:
+    found: dict[str, type[Any]] = {}
+    pending: list[type[Any]] = [TenantScoped]
+    while pending:
+        cls = pending.pop()
+        table = getattr(cls, "__table__", None)
+        if table is not None:
+            found[table.name] = cls
+        pending.extend(cls.__subclasses__())
+    return found
 
 
 class TenantSession(Session):
@@ -150,7 +171,7 @@ def _scope_statement(state: ORMExecuteState) -> None:
         return
     if state.is_column_load or state.is_relationship_load:
         return  # the criteria of the statement that started the load are carried along
-    tenant_models = _tenant_mappers(state)
+    tenant_models = _tenant_models(state)
     if not tenant_models:
         return
     scope = scope_of(state.session)
