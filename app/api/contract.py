@@ -83,6 +83,8 @@ class Declares:
     # Alternative security requirements (any one suffices), and the schemes they name.
     security: tuple[Mapping[str, list[str]], ...] = ()
     security_schemes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # OpenAPI extensions (`x-...`) of the operation; lists from several components are joined.
+    extensions: Mapping[str, list[str]] = field(default_factory=dict)
 
 
 Declaration = Callable[[Operation], Declares]

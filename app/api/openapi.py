@@ -54,6 +54,13 @@ TAGS: list[dict[str, Any]] = [
     },
     {"name": "users", "description": "The signed-in user's own account."},
     {
+        "name": "organizations",
+        "description": "The tenants. Everything under `/orgs/{org_id}/` is visible to its members only "
+        "(anyone else gets 404), and each operation names the permission it needs in "
+        "`x-required-permissions` (docs/permissions.md has the role table).",
+    },
+    {"name": "members", "description": "Who belongs to an organization, with which role."},
+    {
         "name": "admin",
         "description": "Platform administration, for Invoicer's operators (`invoicer grant-platform-admin`).",
     },
@@ -87,6 +94,7 @@ class _Contract:
     success_headers: list[str] = field(default_factory=list)
     security: list[dict[str, list[str]]] = field(default_factory=list)
     security_schemes: dict[str, Any] = field(default_factory=dict)
+    extensions: dict[str, list[str]] = field(default_factory=dict)
 
     def add(self, declares: Declares) -> None:
         self.problems.extend(error for error in declares.problems if error not in self.problems)
@@ -97,6 +105,9 @@ class _Contract:
             if requirement not in self.security:
                 self.security.append(dict(requirement))
         self.security_schemes.update(declares.security_schemes)
+        for name, values in declares.extensions.items():
+            joined = self.extensions.setdefault(name, [])
+            joined.extend(value for value in values if value not in joined)
 
 
 def _dependants(dependant: Dependant) -> Iterator[Dependant]:
@@ -194,6 +205,8 @@ def _complete_operation(
         responses[key] = problem
     operation["responses"] = dict(sorted(responses.items()))
     operation["security"] = contract.security
+    for name, values in contract.extensions.items():
+        operation[name] = sorted(values)
     document.setdefault("components", {}).setdefault("securitySchemes", {}).update(contract.security_schemes)
 
 

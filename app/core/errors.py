@@ -203,6 +203,12 @@ class CsrfError(PermissionDeniedError):
         super().__init__("Send the session's CSRF token in the X-CSRF-Token header.")
 
 
+class OwnerProtectedError(PermissionDeniedError):
+    code = "owner_protected"
+    title = "Owners are protected"
+    when = "an administrator tried to change or remove an owner, or to make someone an owner"
+
+
 # --- the rest of 4xx -----------------------------------------------------------------------
 
 
@@ -276,6 +282,18 @@ class ValidationFailedError(AppError):
             detail or f"{count} invalid field{'s' if count != 1 else ''}; see errors.",
             extensions={"errors": list(errors)},
         )
+
+
+class LastOwnerError(ConflictError):
+    code = "last_owner"
+    title = "An organization needs an owner"
+    when = "the last owner tried to leave or step down: transfer ownership first"
+
+
+class OrganizationLimitError(ConflictError):
+    code = "organization_limit"
+    title = "Too many organizations"
+    when = "the account already belongs to `MAX_ORGANIZATIONS_PER_USER` organizations"
 
 
 class InvalidInputError(ValidationFailedError):

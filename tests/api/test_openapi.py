@@ -54,6 +54,16 @@ OPERATION_IDS = {
     ("POST", "/api/v1/users/me/password"): "users-change_password",
     ("POST", "/api/v1/admin/users/{user_id}/deactivate"): "admin-deactivate_user",
     ("POST", "/api/v1/admin/users/{user_id}/reactivate"): "admin-reactivate_user",
+    ("GET", "/api/v1/orgs"): "organizations-list_organizations",
+    ("POST", "/api/v1/orgs"): "organizations-create_organization",
+    ("GET", "/api/v1/orgs/{org_id}"): "organizations-read_organization",
+    ("PATCH", "/api/v1/orgs/{org_id}"): "organizations-update_organization",
+    ("DELETE", "/api/v1/orgs/{org_id}"): "organizations-delete_organization",
+    ("GET", "/api/v1/orgs/{org_id}/members"): "members-list_members",
+    ("GET", "/api/v1/orgs/{org_id}/members/{user_id}"): "members-read_member",
+    ("PATCH", "/api/v1/orgs/{org_id}/members/{user_id}"): "members-change_member_role",
+    ("DELETE", "/api/v1/orgs/{org_id}/members/{user_id}"): "members-remove_member",
+    ("POST", "/api/v1/orgs/{org_id}/members/transfer-ownership"): "members-transfer_ownership",
 }
 
 

@@ -7,7 +7,7 @@ from functools import cache
 from fastapi import APIRouter, Depends
 
 from app.api.dependencies.auth import get_current_principal
-from app.api.routers import admin, auth, users
+from app.api.routers import admin, auth, members, organizations, users
 
 API_PREFIX = "/api/v1"
 
@@ -23,5 +23,8 @@ def build_api_router() -> APIRouter:
     authenticated.include_router(auth.router)
     authenticated.include_router(users.router)
     authenticated.include_router(admin.router)
+    # Tenant routes: each goes through the tenant seam (app/api/dependencies/tenancy.py).
+    authenticated.include_router(organizations.router)
+    authenticated.include_router(members.router)
     api.include_router(authenticated)
     return api

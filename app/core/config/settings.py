@@ -191,6 +191,9 @@ class Settings(BaseSettings):
         le=10_000,
         description="Live sessions one account may have; signing in beyond it ends the least recently used.",
     )
+    max_organizations_per_user: int = Field(
+        default=50, ge=1, le=10_000, description="Organizations one account may belong to (409 beyond)."
+    )
 
     # --- passwords: argon2id -----------------------------------------------------------------
     # Default m=64 MiB, t=3: the memory and passes of RFC 9106's low-memory profile (and of

@@ -112,7 +112,7 @@ async def system_scope(session: AsyncSession, reason: str) -> None:
 
 async def _bind(session: AsyncSession, scope: TenantScope) -> None:
     current = scope_of(session)
-    if current is not None and current != scope and current.system is None:
+    if current is not None and current != scope and current.system is None and not _narrows(current, scope):
         # A request bound to one organization never switches to another: that would be a leak.
         raise CrossTenantWriteError("this session is already bound to another scope")
     session.info[_SCOPE_KEY] = scope
@@ -120,6 +120,11 @@ async def _bind(session: AsyncSession, scope: TenantScope) -> None:
         # The transaction began under the old scope: the database must hear of the new one now.
         connection = await session.connection()
         await connection.run_sync(_write_scope_to_transaction, scope)
+
+
+def _narrows(current: TenantScope, new: TenantScope) -> bool:
+    """From a user's own scope to one organization of theirs (creating an organization)."""
+    return current.org_id is None and new.org_id is not None and current.user_id == new.user_id
 
 
 def _write_scope_to_transaction(connection: Connection, scope: TenantScope) -> None:

@@ -1,0 +1,63 @@
+"""The tenant seam, HTTP side: `CurrentOrg` opens the organization in the path for the caller,
+and `RequirePermission` checks one permission of the role held there.
+
+Not a member (or no such organization, or a deleted one) answers 404, never 403, so that no
+one learns which organizations exist; a member whose role lacks the permission gets 403.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends, Path
+
+from app.api.contract import Declares, declare
+from app.api.dependencies.auth import CurrentPrincipal
+from app.api.dependencies.core import SessionDep
+from app.core.errors import NotFoundError, PermissionDeniedError
+from app.core.permissions import Permission
+from app.services import organizations
+from app.services.organizations import OrgContext
+
+PERMISSIONS_EXTENSION = "x-required-permissions"
+
+
+async def get_org_context(
+    org_id: Annotated[uuid.UUID, Path(description="The organization's id.")],
+    principal: CurrentPrincipal,
+    session: SessionDep,
+) -> OrgContext:
+    return await organizations.open_organization(session=session, org_id=org_id, principal=principal)
+
+
+CurrentOrg = Annotated[OrgContext, Depends(get_org_context)]
+
+
+class RequirePermission:
+    """`Depends(RequirePermission(Permission.INVOICES_READ))`, on a route or a whole router.
+
+    The permission shows in the OpenAPI document under `x-required-permissions`.
+    """
+
+    def __init__(self, permission: Permission) -> None:
+        self.permission = permission
+        declare(
+            self,
+            Declares(
+                problems=(PermissionDeniedError,), extensions={PERMISSIONS_EXTENSION: [permission.value]}
+            ),
+        )
+
+    async def __call__(self, context: CurrentOrg) -> OrgContext:
+        if not context.allows(self.permission):
+            raise PermissionDeniedError(
+                f"Your role ({context.role.value}) lacks the permission {self.permission.value}."
+            )
+        return context
+
+    def __repr__(self) -> str:
+        return f"RequirePermission({self.permission.value!r})"
+
+
+declare(get_org_context, Declares(problems=(NotFoundError,)))

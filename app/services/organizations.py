@@ -1,0 +1,136 @@
+"""Organizations (the tenants): who may open one, and creating, renaming and deleting them.
+
+`open_organization` is the tenant seam's entry: it binds the request's session to the
+organization (app/db/session/tenancy.py) and reads the caller's membership in the same
+statement. Every tenant route goes through it (app/api/dependencies/tenancy.py), so a
+membership removed or a role lowered takes effect on the member's very next request.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.errors import InvalidInputError, NotFoundError, OrganizationLimitError
+from app.core.permissions import ROLE_PERMISSIONS, Permission, Role
+from app.core.security.principal import Principal
+from app.db.session.tenancy import bind_organization, bind_user
+from app.models import Membership, Organization
+from app.models.base import new_id, utcnow
+from app.services.accounts import slugify
+from app.services.sessions import lock_account
+
+
+@dataclass(frozen=True, slots=True)
+class OrgContext:
+    """Who is acting in which organization, with what rights: resolved once per tenant request."""
+
+    organization: Organization
+    principal: Principal
+    role: Role
+
+    @property
+    def org_id(self) -> uuid.UUID:
+        return self.organization.id
+
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        return ROLE_PERMISSIONS[self.role]
+
+    def allows(self, permission: Permission) -> bool:
+        return permission in self.permissions
+
+
+@dataclass(frozen=True, slots=True)
+class OrganizationPage:
+    items: list[tuple[Organization, Role]]
+    total: int
+
+
+async def open_organization(*, session: AsyncSession, org_id: uuid.UUID, principal: Principal) -> OrgContext:
+    """The caller's access to `org_id`; 404 when they have none (or it was deleted)."""
+    await bind_organization(session, org_id, user_id=principal.user_id)
+    row = (
+        await session.execute(
+            select(Organization, Membership.role)
+            .join(Membership, Membership.org_id == Organization.id)
+            .where(
+                Organization.id == org_id,
+                Organization.deleted_at.is_(None),
+                Membership.user_id == principal.user_id,
+            )
+        )
+    ).first()
+    if row is None:
+        raise NotFoundError("No such organization.")
+    return OrgContext(organization=row[0], principal=principal, role=row[1])
+
+
+async def list_organizations(
+    *, session: AsyncSession, user_id: uuid.UUID, limit: int, offset: int
+) -> OrganizationPage:
+    """The organizations the user belongs to, by name, with their role in each."""
+    await bind_user(session, user_id)
+    mine = (
+        select(Organization, Membership.role)
+        .join(Membership, Membership.org_id == Organization.id)
+        .where(Membership.user_id == user_id, Organization.deleted_at.is_(None))
+    )
+    total = await session.scalar(select(func.count()).select_from(mine.subquery()))
+    rows = await session.execute(
+        mine.order_by(Organization.name, Organization.id).limit(limit).offset(offset)
+    )
+    return OrganizationPage(items=[(row[0], row[1]) for row in rows], total=total or 0)
+
+
+async def create_organization(
+    *, session: AsyncSession, principal: Principal, name: str, max_per_user: int
+) -> OrgContext:
+    """A new organization, owned by its creator."""
+    # The account's lock serialises its creations, so the cap holds under concurrency.
+    await lock_account(session, principal.user_id)
+    await bind_user(session, principal.user_id)
+    belongs_to = await session.scalar(
+        select(func.count())
+        .select_from(Membership)
+        .join(Organization, Organization.id == Membership.org_id)
+        .where(Membership.user_id == principal.user_id, Organization.deleted_at.is_(None))
+    )
+    if (belongs_to or 0) >= max_per_user:
+        raise OrganizationLimitError(f"An account may belong to at most {max_per_user} organizations.")
+    organization = Organization(id=new_id(), name=name, slug=await _free_slug(session, name))
+    await bind_organization(session, organization.id, user_id=principal.user_id)
+    session.add(organization)
+    await session.flush()
+    session.add(Membership(user_id=principal.user_id, role=Role.OWNER))
+    await session.flush()
+    return OrgContext(organization=organization, principal=principal, role=Role.OWNER)
+
+
+async def _free_slug(session: AsyncSession, name: str) -> str:
+    slug = slugify(name)
+    if await session.scalar(select(Organization.id).where(Organization.slug == slug)) is None:
+        return slug
+    return f"{slug[:53]}-{secrets.token_hex(3)}"
+
+
+async def rename_organization(*, session: AsyncSession, context: OrgContext, name: str) -> Organization:
+    organization = context.organization
+    organization.name = name
+    await session.flush()
+    return organization
+
+
+async def delete_organization(*, session: AsyncSession, context: OrgContext, confirm: str) -> None:
+    """Soft delete: gone from every answer at once; rows stay until an operator purges them."""
+    organization = context.organization
+    if confirm != organization.slug:
+        raise InvalidInputError(
+            ["query", "confirm"], "must be the organization's slug", "confirmation_mismatch"
+        )
+    organization.deleted_at = utcnow()
+    await session.flush()
