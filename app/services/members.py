@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import LastOwnerError, NotFoundError, OwnerProtectedError, PermissionDeniedError
@@ -128,6 +128,17 @@ async def _membership(session: AsyncSession, user_id: uuid.UUID) -> tuple[Member
 
 
 async def _lock_organization(session: AsyncSession, context: OrgContext) -> None:
+    """Serialise changes to one organization's members for the rest of the transaction."""
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite has no row locks: a write that changes nothing takes the database's write lock,
+        # so the next writer waits for this transaction, and what it then reads is current.
+        await session.execute(
+            update(Organization)
+            .where(Organization.id == context.org_id)
+            .values(updated_at=Organization.updated_at)
+            .execution_options(synchronize_session=False)
+        )
+        return
     await session.execute(select(Organization.id).where(Organization.id == context.org_id).with_for_update())
 
 

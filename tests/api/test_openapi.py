@@ -63,6 +63,7 @@ OPERATION_IDS = {
     ("GET", "/api/v1/orgs/{org_id}/members/{user_id}"): "members-read_member",
     ("PATCH", "/api/v1/orgs/{org_id}/members/{user_id}"): "members-change_member_role",
     ("DELETE", "/api/v1/orgs/{org_id}/members/{user_id}"): "members-remove_member",
+    ("DELETE", "/api/v1/orgs/{org_id}/members/me"): "members-leave_organization",
     ("POST", "/api/v1/orgs/{org_id}/members/transfer-ownership"): "members-transfer_ownership",
 }
 

@@ -11,7 +11,7 @@ from app.api.contract import problems
 from app.api.dependencies.core import SessionDep
 from app.api.dependencies.pagination import OffsetParamsDep
 from app.api.dependencies.tenancy import CurrentOrg, RequirePermission
-from app.core.errors import LastOwnerError, NotFoundError, OwnerProtectedError, PermissionDeniedError
+from app.core.errors import LastOwnerError, NotFoundError, OwnerProtectedError
 from app.core.permissions import Permission
 from app.schemas.common import OffsetPage
 from app.schemas.organization import MemberPublic, MemberUpdate, OwnershipTransfer
@@ -25,6 +25,7 @@ router = APIRouter(
     dependencies=[Depends(RequirePermission(Permission.MEMBERS_READ))],
 )
 
+MembersManager = Annotated[OrgContext, Depends(RequirePermission(Permission.MEMBERS_MANAGE))]
 OrgOwner = Annotated[OrgContext, Depends(RequirePermission(Permission.ORG_MANAGE))]
 
 
@@ -34,7 +35,11 @@ def member_public(member: Member) -> MemberPublic:
     )
 
 
-@router.get("", summary="The organization's members", description="The organization's members by email (an offset list).")
+@router.get(
+    "",
+    summary="The organization's members",
+    description="The organization's members by email (an offset list).",
+)
 async def list_members(
     context: CurrentOrg, session: SessionDep, page: OffsetParamsDep
 ) -> OffsetPage[MemberPublic]:
@@ -57,15 +62,27 @@ async def read_member(user_id: uuid.UUID, context: CurrentOrg, session: SessionD
     return member_public(await members.get_member(session=session, user_id=user_id))
 
 
+@router.delete(
+    "/me",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Leave the organization",
+    description="Any member may leave, except the last owner (transfer ownership first). Your "
+    "tokens stay valid for your other organizations; this one answers 404 from the next request.",
+    responses=problems(LastOwnerError),
+)
+async def leave_organization(context: CurrentOrg, session: SessionDep) -> None:
+    await members.remove_member(session=session, context=context, user_id=context.principal.user_id)
+
+
 @router.patch(
     "/{user_id}",
-    summary="Change a member's role (members:manage)",
+    summary="Change a member's role",
     description="Administrators never change an owner's role or make anyone an owner; owners do. "
-    "Your own role you can only lower, as an owner, and not as the last one.",
-    responses=problems(NotFoundError, PermissionDeniedError, OwnerProtectedError, LastOwnerError),
+    "An owner may step down (not the last one); nobody else changes their own role.",
+    responses=problems(NotFoundError, OwnerProtectedError, LastOwnerError),
 )
 async def change_member_role(
-    user_id: uuid.UUID, body: MemberUpdate, context: CurrentOrg, session: SessionDep
+    user_id: uuid.UUID, body: MemberUpdate, context: MembersManager, session: SessionDep
 ) -> MemberPublic:
     return member_public(
         await members.change_role(session=session, context=context, user_id=user_id, role=body.role)
@@ -75,12 +92,12 @@ async def change_member_role(
 @router.delete(
     "/{user_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    summary="Remove a member, or leave (your own id)",
-    description="Removing someone needs members:manage (and an owner, to remove an owner); anyone "
-    "may leave, except the last owner. It takes effect on the member's next request.",
-    responses=problems(NotFoundError, PermissionDeniedError, OwnerProtectedError, LastOwnerError),
+    summary="Remove a member",
+    description="Owners are removed by owners only. It takes effect on the member's next request, "
+    "whatever tokens they hold. To leave, use `DELETE .../members/me`.",
+    responses=problems(NotFoundError, OwnerProtectedError, LastOwnerError),
 )
-async def remove_member(user_id: uuid.UUID, context: CurrentOrg, session: SessionDep) -> None:
+async def remove_member(user_id: uuid.UUID, context: MembersManager, session: SessionDep) -> None:
     await members.remove_member(session=session, context=context, user_id=user_id)
 
 
