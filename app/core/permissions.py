@@ -1,4 +1,4 @@
-"""Roles and the permissions each grants: the one table, in code (rendered in the README)."""
+"""Roles and the permissions each grants: the one table, in code (rendered into docs/permissions.md)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ class Role(StrEnum):
 
 
 class Permission(StrEnum):
+    # Each value's meaning is in PERMISSION_MEANINGS, which docs/permissions.md shows.
     ORG_MANAGE = "org:manage"
     MEMBERS_READ = "members:read"
     MEMBERS_MANAGE = "members:manage"
@@ -66,3 +67,24 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 
 def has_permission(role: Role, permission: Permission) -> bool:
     return permission in ROLE_PERMISSIONS[role]
+
+
+PERMISSION_MEANINGS: dict[Permission, str] = {
+    Permission.ORG_MANAGE: "rename or delete the organization, transfer ownership",
+    Permission.MEMBERS_READ: "list the members and their roles",
+    Permission.MEMBERS_MANAGE: "invite, change roles, remove members (never an owner)",
+    Permission.API_KEYS_MANAGE: "create, list and revoke API keys",
+    Permission.WEBHOOKS_MANAGE: "manage webhook endpoints",
+    Permission.CUSTOMERS_READ: "read customers",
+    Permission.INVOICES_READ: "read invoices",
+    Permission.REPORTS_READ: "read reports",
+    Permission.CUSTOMERS_WRITE: "create, change and delete customers",
+    Permission.INVOICES_WRITE: "edit any draft invoice",
+    Permission.INVOICES_WRITE_OWN: "edit the drafts one created",
+    Permission.INVOICES_FINALIZE: "finalize invoices",
+    Permission.INVOICES_VOID: "void invoices",
+    Permission.PAYMENTS_WRITE: "record payments",
+    Permission.EXPORTS_READ: "export invoices",
+    Permission.EVENTS_READ: "read the event stream",
+    Permission.AUDIT_READ: "read the audit log",
+}

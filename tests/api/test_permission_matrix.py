@@ -1,0 +1,172 @@
+"""The permission matrix: every tenant operation by every caller, generated from the one table.
+
+For each operation under `/orgs/{org_id}` the OpenAPI document names the permissions it needs
+(`x-required-permissions`); `ROLE_PERMISSIONS` says which roles hold them. From the two, each
+caller's expected answer follows: anonymous 401; a member of another organization, or a
+removed member, 404 (they may not know the organization exists); a role without the permission
+403; a role with it gets past authorization. Requests name objects that do not exist (or carry
+a wrong confirmation), so a permitted caller changes nothing and the cast serves every case.
+
+A second, hand-written table checks a sample of cells, so that a wrong permission table (or a
+wrong `x-required-permissions`) cannot make its own tests pass.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+
+from app.api.dependencies.tenancy import PERMISSIONS_EXTENSION
+from app.core.permissions import ROLE_PERMISSIONS, Permission, Role
+from tests.support.accounts import bearer
+from tests.support.factories import add_member, signed_in
+from tests.support.openapi import operations, served_openapi
+from tests.support.tenants import Tenant, make_tenant
+
+pytestmark = pytest.mark.anyio
+
+TENANT_PREFIX = "/api/v1/orgs/{org_id}"
+MISSING = str(uuid.UUID(int=1))
+
+
+@dataclass(frozen=True)
+class Call:
+    """How to call an operation harmlessly: path parameters, query, body."""
+
+    path_params: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    body: Any = None
+
+
+# One entry per tenant operation; a new tenant route fails `test_every_tenant_operation_is_in_the_matrix`
+# until it is described here.
+CALLS: dict[tuple[str, str], Call] = {
+    ("GET", "/api/v1/orgs/{org_id}"): Call(),
+    ("PATCH", "/api/v1/orgs/{org_id}"): Call(body={}),
+    ("DELETE", "/api/v1/orgs/{org_id}"): Call(params={"confirm": "not-the-slug"}),
+    ("GET", "/api/v1/orgs/{org_id}/members"): Call(),
+    ("GET", "/api/v1/orgs/{org_id}/members/{user_id}"): Call(path_params={"user_id": MISSING}),
+    ("PATCH", "/api/v1/orgs/{org_id}/members/{user_id}"): Call(
+        path_params={"user_id": MISSING}, body={"role": "viewer"}
+    ),
+    ("DELETE", "/api/v1/orgs/{org_id}/members/{user_id}"): Call(path_params={"user_id": MISSING}),
+    ("POST", "/api/v1/orgs/{org_id}/members/transfer-ownership"): Call(body={"user_id": MISSING}),
+}
+# Leaving is not harmless: it is covered by tests/api/test_members.py, for every role.
+NOT_IN_MATRIX = {("DELETE", "/api/v1/orgs/{org_id}/members/me")}
+
+DOCUMENT = served_openapi()
+TENANT_OPERATIONS = {
+    (method, path): operation
+    for method, path, operation in operations(DOCUMENT)
+    if path.startswith(TENANT_PREFIX) and (method, path) not in NOT_IN_MATRIX
+}
+CALLERS = [*(role.value for role in Role), "outsider", "removed", "anonymous"]
+
+
+def required(operation: dict[str, Any]) -> set[Permission]:
+    return {Permission(name) for name in operation.get(PERMISSIONS_EXTENSION, [])}
+
+
+def expected_status(operation: dict[str, Any], caller: str) -> int | None:
+    """The status the caller must get, or None for "past authorization" (any non-401/403)."""
+    if caller == "anonymous":
+        return 401
+    if caller in ("outsider", "removed"):
+        return 404
+    return None if required(operation) <= ROLE_PERMISSIONS[Role(caller)] else 403
+
+
+@dataclass
+class Cast:
+    tenant: Tenant
+    removed: dict[str, str]
+
+    def headers(self, caller: str) -> dict[str, str]:
+        if caller == "anonymous":
+            return {}
+        if caller == "outsider":
+            return self.tenant.outsider
+        if caller == "removed":
+            return self.removed
+        return self.tenant.auth[Role(caller)]
+
+
+@pytest.fixture
+async def cast(client: httpx.AsyncClient) -> Cast:
+    tenant = await make_tenant(client)
+
+    leaver = await add_member(client, org_id=tenant.org_id, email="gone@acme.example.com", role=Role.ADMIN)
+    removed = bearer((await signed_in(client, leaver))["access_token"])
+    response = await client.delete(
+        f"/api/v1/orgs/{tenant.org_id}/members/{leaver.id}", headers=tenant.auth[Role.OWNER]
+    )
+    assert response.status_code == 204
+    return Cast(tenant=tenant, removed=removed)
+
+
+async def call(client: httpx.AsyncClient, cast: Cast, method: str, path: str, caller: str) -> httpx.Response:
+    spec = CALLS[(method, path)]
+    url = path.format(org_id=cast.tenant.org_id, **spec.path_params)
+    return await client.request(
+        method,
+        url,
+        headers=cast.headers(caller),
+        params=spec.params,
+        json=spec.body if spec.body is not None else None,
+    )
+
+
+def test_every_tenant_operation_is_in_the_matrix() -> None:
+    assert set(TENANT_OPERATIONS) == set(CALLS)
+    # and each says which permission it needs, or is open to every member on purpose
+    open_to_members = {key for key, operation in TENANT_OPERATIONS.items() if not required(operation)}
+    assert open_to_members == {("GET", "/api/v1/orgs/{org_id}")}
+
+
+@pytest.mark.parametrize("caller", CALLERS)
+async def test_the_matrix(client: httpx.AsyncClient, cast: Cast, caller: str) -> None:
+    mismatches = []
+    for (method, path), operation in sorted(TENANT_OPERATIONS.items()):
+        response = await call(client, cast, method, path, caller)
+        expected = expected_status(operation, caller)
+        ok = response.status_code == expected if expected else response.status_code not in (401, 403)
+        if expected == 404 or (expected is None and response.status_code == 404):
+            # Past authorization, a 404 is about the missing object, never the organization.
+            organization_hidden = response.json()["detail"] == "No such organization."
+            ok = ok and organization_hidden == (expected == 404)
+        if not ok:
+            mismatches.append(
+                f"{method} {path}: {response.status_code} {response.text[:120]}, "
+                f"expected {expected or 'not 401/403'}"
+            )
+    assert mismatches == [], caller
+
+
+# A sample of cells written by hand, independent of ROLE_PERMISSIONS and the document.
+HAND_WRITTEN = [
+    ("viewer", "GET", "/api/v1/orgs/{org_id}/members", 200),
+    ("viewer", "PATCH", "/api/v1/orgs/{org_id}/members/{user_id}", 403),
+    ("member", "DELETE", "/api/v1/orgs/{org_id}/members/{user_id}", 403),
+    ("accountant", "PATCH", "/api/v1/orgs/{org_id}/members/{user_id}", 403),
+    ("admin", "PATCH", "/api/v1/orgs/{org_id}/members/{user_id}", 404),
+    ("admin", "DELETE", "/api/v1/orgs/{org_id}", 403),
+    ("admin", "PATCH", "/api/v1/orgs/{org_id}", 403),
+    ("admin", "POST", "/api/v1/orgs/{org_id}/members/transfer-ownership", 403),
+    ("owner", "DELETE", "/api/v1/orgs/{org_id}", 422),
+    ("owner", "POST", "/api/v1/orgs/{org_id}/members/transfer-ownership", 404),
+    ("outsider", "GET", "/api/v1/orgs/{org_id}", 404),
+    ("removed", "GET", "/api/v1/orgs/{org_id}/members", 404),
+    ("anonymous", "GET", "/api/v1/orgs/{org_id}", 401),
+]
+
+
+@pytest.mark.parametrize(("caller", "method", "path", "status"), HAND_WRITTEN)
+async def test_hand_written_cells(
+    client: httpx.AsyncClient, cast: Cast, caller: str, method: str, path: str, status: int
+) -> None:
+    assert (await call(client, cast, method, path, caller)).status_code == status
