@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from app.clients.email import create_email_sender
 from app.core.config import Settings
 from app.core.rate_limit import RateLimitPolicy, create_rate_limiter
+from app.core.security.api_keys import api_key_hasher
 from app.core.security.jwt import AccessTokenCodec
 from app.core.security.keys import signing_keys
 from app.core.security.passwords import PasswordHasher
@@ -43,6 +44,7 @@ def install_identity(app: FastAPI, *, settings: Settings, redis: Redis | None) -
         leeway_seconds=settings.jwt_leeway_seconds,
     )
     app.state.password_hasher = PasswordHasher.from_settings(settings)
+    app.state.api_key_hasher = api_key_hasher(settings.secret_key.get_secret_value())
     prefix = settings.redis_key_prefix
     revocations: RevocationStore = (
         RedisRevocationStore(redis, key_prefix=prefix) if redis else MemoryRevocationStore()

@@ -203,6 +203,12 @@ class CsrfError(PermissionDeniedError):
         super().__init__("Send the session's CSRF token in the X-CSRF-Token header.")
 
 
+class ApiKeyNotAllowedError(PermissionDeniedError):
+    code = "api_key_not_allowed"
+    title = "Not for API keys"
+    when = "an API key on a route about a person's own account (keys act only under `/orgs/{org_id}/`)"
+
+
 class OwnerProtectedError(PermissionDeniedError):
     code = "owner_protected"
     title = "Owners are protected"

@@ -7,6 +7,8 @@ included) still sees and writes only the bound organization's rows:
 
 - `app.org_id`: the organization bound; empty, when none is, matches no row;
 - `app.user_id`: the user bound, for the tables that let users read their own rows;
+- `app.credential_hash`: a presented secret's hash, which makes its own row readable (an API
+  key found before its organization is known);
 - `app.system_scope`: a named system scope (the CLI, workers): no filter.
 
 RLS is FORCEd, so it binds the tables' owner as well; only superusers and BYPASSRLS roles
@@ -24,6 +26,8 @@ FUNCTIONS = (
     "$$ SELECT NULLIF(current_setting('app.org_id', true), '')::uuid $$",
     "CREATE OR REPLACE FUNCTION app_user_id() RETURNS uuid LANGUAGE sql STABLE AS "
     "$$ SELECT NULLIF(current_setting('app.user_id', true), '')::uuid $$",
+    "CREATE OR REPLACE FUNCTION app_credential_hash() RETURNS text LANGUAGE sql STABLE AS "
+    "$$ SELECT NULLIF(current_setting('app.credential_hash', true), '') $$",
     "CREATE OR REPLACE FUNCTION app_system_scope() RETURNS boolean LANGUAGE sql STABLE AS "
     "$$ SELECT COALESCE(current_setting('app.system_scope', true), '') <> '' $$",
 )
@@ -47,9 +51,15 @@ def create_scope_functions() -> None:
             op.execute(statement)
 
 
-def enable_tenant_isolation(table: str, *, readable_by_user_column: str | None = None) -> None:
+def enable_tenant_isolation(
+    table: str,
+    *,
+    readable_by_user_column: str | None = None,
+    readable_by_credential_column: str | None = None,
+) -> None:
     """FORCE RLS on `table`: rows of the bound organization only (and, for reads, the bound
-    user's own rows when `readable_by_user_column` names the column holding the user)."""
+    user's own rows when `readable_by_user_column` names the column holding the user, or the
+    row of the bound credential when `readable_by_credential_column` names its hash)."""
     if not is_postgresql():
         return  # SQLite: the ORM seam is the only guard (README, "Tenancy")
     table = _identifier(table)
@@ -63,3 +73,15 @@ def enable_tenant_isolation(table: str, *, readable_by_user_column: str | None =
     if readable_by_user_column:
         column = _identifier(readable_by_user_column)
         op.execute(f"CREATE POLICY own_rows_readable ON {table} FOR SELECT USING ({column} = app_user_id())")
+    if readable_by_credential_column:
+        column = _identifier(readable_by_credential_column)
+        op.execute(
+            f"CREATE POLICY own_credential_readable ON {table} "
+            f"FOR SELECT USING ({column} = app_credential_hash())"
+        )
+
+
+def create_credential_function() -> None:
+    """`app_credential_hash()`, for databases migrated before it was part of FUNCTIONS."""
+    if is_postgresql():
+        op.execute(FUNCTIONS[2])

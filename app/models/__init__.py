@@ -1,5 +1,6 @@
 """SQLAlchemy ORM models. Importing this package registers every table on `Base.metadata`."""
 
+from app.models.api_key import ApiKey
 from app.models.auth_session import AuthSession, RefreshToken
 from app.models.base import Base
 from app.models.one_time_token import OneTimeToken, TokenPurpose
@@ -7,6 +8,7 @@ from app.models.organization import Membership, Organization
 from app.models.user import User
 
 __all__ = [
+    "ApiKey",
     "AuthSession",
     "Base",
     "Membership",

@@ -16,7 +16,7 @@ class OrganizationPublic(BaseModel):
     name: str
     slug: str
     created_at: UtcDateTime
-    role: Role  # the caller's role in it
+    role: Role | None  # the caller's role in it; null for an API key
 
 
 class OrganizationCreate(StrictInput):

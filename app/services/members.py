@@ -16,13 +16,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import LastOwnerError, NotFoundError, OwnerProtectedError, PermissionDeniedError
 from app.core.permissions import Permission, Role
-from app.models import Membership, Organization, User
-from app.services.organizations import OrgContext
+from app.models import Membership, User
+from app.services.organizations import OrgContext, lock_organization
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,9 +64,9 @@ async def get_member(*, session: AsyncSession, user_id: uuid.UUID) -> Member:
 async def change_role(
     *, session: AsyncSession, context: OrgContext, user_id: uuid.UUID, role: Role
 ) -> Member:
-    await _lock_organization(session, context)
+    await lock_organization(session, context)
     membership, user = await _membership(session, user_id)
-    acting_on_self = user_id == context.principal.user_id
+    acting_on_self = user_id == context.user_id
     if not acting_on_self:
         _require(context, Permission.MEMBERS_MANAGE)
         if context.role is not Role.OWNER and Role.OWNER in (membership.role, role):
@@ -83,9 +83,9 @@ async def change_role(
 
 async def remove_member(*, session: AsyncSession, context: OrgContext, user_id: uuid.UUID) -> None:
     """Remove someone else (members:manage), or leave (anyone, but never the last owner)."""
-    await _lock_organization(session, context)
+    await lock_organization(session, context)
     membership, _user = await _membership(session, user_id)
-    if user_id != context.principal.user_id:
+    if user_id != context.user_id:
         _require(context, Permission.MEMBERS_MANAGE)
         if membership.role is Role.OWNER and context.role is not Role.OWNER:
             raise OwnerProtectedError("Only an owner removes an owner.")
@@ -95,23 +95,35 @@ async def remove_member(*, session: AsyncSession, context: OrgContext, user_id: 
     await session.flush()
 
 
+async def leave_organization(*, session: AsyncSession, context: OrgContext) -> None:
+    await remove_member(session=session, context=context, user_id=_person(context))
+
+
 async def transfer_ownership(*, session: AsyncSession, context: OrgContext, user_id: uuid.UUID) -> Member:
     """Make another member the owner; the caller (an owner) becomes an admin."""
     _require(context, Permission.ORG_MANAGE)
-    await _lock_organization(session, context)
-    if user_id == context.principal.user_id:
+    me = _person(context)
+    await lock_organization(session, context)
+    if user_id == me:
         raise PermissionDeniedError("You already own this organization.")
     membership, user = await _membership(session, user_id)
-    mine, _me = await _membership(session, context.principal.user_id)
+    mine, _me = await _membership(session, me)
     membership.role = Role.OWNER
     mine.role = Role.ADMIN
     await session.flush()
     return _member((membership, user))
 
 
+def _person(context: OrgContext) -> uuid.UUID:
+    """The member acting; an API key is refused (leaving and handing over are for people)."""
+    if context.user_id is None:
+        raise PermissionDeniedError("Only a member, not an API key, can do this.")
+    return context.user_id
+
+
 def _require(context: OrgContext, permission: Permission) -> None:
     if not context.allows(permission):
-        raise PermissionDeniedError(f"Your role ({context.role.value}) lacks {permission.value}.")
+        raise PermissionDeniedError(f"You lack the permission {permission.value}.")
 
 
 async def _membership(session: AsyncSession, user_id: uuid.UUID) -> tuple[Membership, User]:
@@ -125,21 +137,6 @@ async def _membership(session: AsyncSession, user_id: uuid.UUID) -> tuple[Member
     if row is None:
         raise NotFoundError("No such member.")
     return row[0], row[1]
-
-
-async def _lock_organization(session: AsyncSession, context: OrgContext) -> None:
-    """Serialise changes to one organization's members for the rest of the transaction."""
-    if session.get_bind().dialect.name == "sqlite":
-        # SQLite has no row locks: a write that changes nothing takes the database's write lock,
-        # so the next writer waits for this transaction, and what it then reads is current.
-        await session.execute(
-            update(Organization)
-            .where(Organization.id == context.org_id)
-            .values(updated_at=Organization.updated_at)
-            .execution_options(synchronize_session=False)
-        )
-        return
-    await session.execute(select(Organization.id).where(Organization.id == context.org_id).with_for_update())
 
 
 async def _keep_an_owner(session: AsyncSession) -> None:

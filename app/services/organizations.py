@@ -12,34 +12,42 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import InvalidInputError, NotFoundError, OrganizationLimitError
 from app.core.permissions import ROLE_PERMISSIONS, Permission, Role
-from app.core.security.principal import Principal
+from app.core.security.principal import ApiKeyPrincipal, Caller, Principal
 from app.db.session.tenancy import bind_organization, bind_user
 from app.models import Membership, Organization
 from app.models.base import new_id, utcnow
 from app.services.accounts import slugify
 from app.services.sessions import lock_account
 
+NO_SUCH_ORGANIZATION = "No such organization."
+
 
 @dataclass(frozen=True, slots=True)
 class OrgContext:
-    """Who is acting in which organization, with what rights: resolved once per tenant request."""
+    """Who is acting in which organization, with what rights: resolved once per tenant request.
+
+    The caller is a member (with a role) or an API key of the organization (no role: its
+    scopes are its permissions).
+    """
 
     organization: Organization
-    principal: Principal
-    role: Role
+    principal: Caller
+    role: Role | None
+    permissions: frozenset[Permission]
 
     @property
     def org_id(self) -> uuid.UUID:
         return self.organization.id
 
     @property
-    def permissions(self) -> frozenset[Permission]:
-        return ROLE_PERMISSIONS[self.role]
+    def user_id(self) -> uuid.UUID | None:
+        """The member acting; None for an API key."""
+        return self.principal.user_id if isinstance(self.principal, Principal) else None
 
     def allows(self, permission: Permission) -> bool:
         return permission in self.permissions
@@ -51,8 +59,10 @@ class OrganizationPage:
     total: int
 
 
-async def open_organization(*, session: AsyncSession, org_id: uuid.UUID, principal: Principal) -> OrgContext:
+async def open_organization(*, session: AsyncSession, org_id: uuid.UUID, principal: Caller) -> OrgContext:
     """The caller's access to `org_id`; 404 when they have none (or it was deleted)."""
+    if isinstance(principal, ApiKeyPrincipal):
+        return await _open_for_api_key(session, org_id, principal)
     await bind_organization(session, org_id, user_id=principal.user_id)
     row = (
         await session.execute(
@@ -66,8 +76,38 @@ async def open_organization(*, session: AsyncSession, org_id: uuid.UUID, princip
         )
     ).first()
     if row is None:
-        raise NotFoundError("No such organization.")
-    return OrgContext(organization=row[0], principal=principal, role=row[1])
+        raise NotFoundError(NO_SUCH_ORGANIZATION)
+    role: Role = row[1]
+    return OrgContext(organization=row[0], principal=principal, role=role, permissions=ROLE_PERMISSIONS[role])
+
+
+async def _open_for_api_key(session: AsyncSession, org_id: uuid.UUID, key: ApiKeyPrincipal) -> OrgContext:
+    if key.org_id != org_id:
+        raise NotFoundError(NO_SUCH_ORGANIZATION)
+    await bind_organization(session, org_id)  # from the key's credential to its organization
+    organization = await session.scalar(
+        select(Organization).where(Organization.id == org_id, Organization.deleted_at.is_(None))
+    )
+    if organization is None:
+        raise NotFoundError(NO_SUCH_ORGANIZATION)
+    known = {permission.value for permission in Permission}
+    scopes = frozenset(Permission(scope) for scope in key.scopes if scope in known)
+    return OrgContext(organization=organization, principal=key, role=None, permissions=scopes)
+
+
+async def lock_organization(session: AsyncSession, context: OrgContext) -> None:
+    """Serialise changes to one organization's members and keys for the rest of the transaction."""
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite has no row locks: a write that changes nothing takes the database's write lock,
+        # so the next writer waits for this transaction, and what it then reads is current.
+        await session.execute(
+            update(Organization)
+            .where(Organization.id == context.org_id)
+            .values(updated_at=Organization.updated_at)
+            .execution_options(synchronize_session=False)
+        )
+        return
+    await session.execute(select(Organization.id).where(Organization.id == context.org_id).with_for_update())
 
 
 async def list_organizations(
@@ -108,7 +148,12 @@ async def create_organization(
     await session.flush()
     session.add(Membership(user_id=principal.user_id, role=Role.OWNER))
     await session.flush()
-    return OrgContext(organization=organization, principal=principal, role=Role.OWNER)
+    return OrgContext(
+        organization=organization,
+        principal=principal,
+        role=Role.OWNER,
+        permissions=ROLE_PERMISSIONS[Role.OWNER],
+    )
 
 
 async def _free_slug(session: AsyncSession, name: str) -> str:

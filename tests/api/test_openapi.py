@@ -169,11 +169,13 @@ def test_dependencies_declare_their_problems(document: dict[str, Any]) -> None:
         return set(response["content"][PROBLEM_MEDIA_TYPE]["examples"]) if response else set()
 
     assert codes("get", "/api/v1/users/me", "401") == {"unauthenticated", "invalid_token"}
-    assert codes("get", "/api/v1/users/me", "403") == set()  # CSRF guards only writes
-    assert codes("patch", "/api/v1/users/me", "403") == {"csrf_failed"}
+    # CSRF guards only writes; an API key is refused on a person's own account
+    assert codes("get", "/api/v1/users/me", "403") == {"api_key_not_allowed"}
+    assert codes("patch", "/api/v1/users/me", "403") == {"csrf_failed", "api_key_not_allowed"}
     assert codes("post", "/api/v1/admin/users/{user_id}/deactivate", "403") == {
         "csrf_failed",
         "permission_denied",
+        "api_key_not_allowed",
     }
     assert codes("post", "/api/v1/auth/signup", "429") == {"rate_limited"}
     assert codes("post", "/api/v1/auth/signup", "401") == set()

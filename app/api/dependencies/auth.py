@@ -2,26 +2,35 @@
 
 from __future__ import annotations
 
+import functools
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
 from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.contract import Declares, Operation, declare
+from app.api.dependencies.background import AfterResponseDep
 from app.api.dependencies.core import DatabaseDep, SessionDep, SettingsDep
 from app.core.config import Settings
 from app.core.errors import (
+    ApiKeyNotAllowedError,
     CsrfError,
     InvalidAccessTokenError,
     NotAuthenticatedError,
     PermissionDeniedError,
 )
+from app.core.security.api_keys import ApiKeyHasher, looks_like_api_key
 from app.core.security.csrf import csrf_token_valid
 from app.core.security.jwt import AccessTokenCodec
 from app.core.security.passwords import PasswordHasher
-from app.core.security.principal import Principal
+from app.core.security.principal import ApiKeyPrincipal, Caller, Principal
 from app.core.security.revocation import RevocationStore
-from app.services import platform_admin, principals
+from app.db.session import Database
+from app.db.session.tenancy import bind_organization
+from app.models.base import utcnow
+from app.services import api_keys, platform_admin, principals
 from app.services.login_throttle import LoginThrottle
 
 TOKEN_URL = "/api/v1/auth/token"
@@ -67,13 +76,49 @@ def cookie_names(request: Request, settings: Settings) -> tuple[str, str]:
     return f"{prefix}{settings.session_cookie_name}", f"{prefix}{settings.session_cookie_name}_csrf"
 
 
-async def get_current_principal(
+async def get_api_key_hasher(request: Request) -> ApiKeyHasher:
+    hasher: ApiKeyHasher = request.app.state.api_key_hasher
+    return hasher
+
+
+ApiKeyHasherDep = Annotated[ApiKeyHasher, Depends(get_api_key_hasher)]
+
+
+async def get_current_caller(
     request: Request,
     database: DatabaseDep,
+    session: SessionDep,
     settings: SettingsDep,
     codec: TokenCodecDep,
     revocations: RevocationsDep,
+    api_key_hasher: ApiKeyHasherDep,
+    after_response: AfterResponseDep,
     bearer_token: Annotated[str | None, Security(oauth2_scheme)],
+) -> Caller:
+    """A signed-in user (bearer access token or browser session), or an API key (`ik_...`)."""
+    if bearer_token and looks_like_api_key(bearer_token):
+        key = await api_keys.principal_from_api_key(
+            session=session, hasher=api_key_hasher, secret=bearer_token
+        )
+        now = utcnow()
+        if api_keys.needs_touch(key, now):
+            after_response.run("api_key_last_used", functools.partial(_mark_used, key=key, now=now))
+        return key
+    return await _current_user(request, database, settings, codec, revocations, bearer_token)
+
+
+async def _mark_used(session: AsyncSession, *, key: ApiKeyPrincipal, now: datetime) -> None:
+    await bind_organization(session, key.org_id)
+    await api_keys.touch(session=session, api_key_id=key.api_key_id, now=now)
+
+
+async def _current_user(
+    request: Request,
+    database: Database,
+    settings: Settings,
+    codec: AccessTokenCodec,
+    revocations: RevocationStore,
+    bearer_token: str | None,
 ) -> Principal:
     if bearer_token:
         return await principals.principal_from_access_token(
@@ -95,6 +140,18 @@ async def get_current_principal(
         if not csrf_token_valid(settings.secret_key.get_secret_value(), principal.session_id, sent):
             raise CsrfError
     return principal
+
+
+CurrentCaller = Annotated[Caller, Depends(get_current_caller)]
+
+
+async def get_current_principal(caller: CurrentCaller) -> Principal:
+    """A signed-in user: the routes about one's own account refuse API keys (403)."""
+    if isinstance(caller, ApiKeyPrincipal):
+        raise ApiKeyNotAllowedError(
+            "API keys act only inside their organization, under /api/v1/orgs/{org_id}/."
+        )
+    return caller
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_current_principal)]
@@ -145,5 +202,6 @@ def _principal_contract(operation: Operation) -> Declares:
     )
 
 
-declare(get_current_principal, _principal_contract)
+declare(get_current_caller, _principal_contract)
+declare(get_current_principal, Declares(problems=(ApiKeyNotAllowedError,)))
 declare(get_platform_admin, Declares(problems=(PermissionDeniedError,)))

@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import Depends, Path
 
 from app.api.contract import Declares, declare
-from app.api.dependencies.auth import CurrentPrincipal
+from app.api.dependencies.auth import CurrentCaller
 from app.api.dependencies.core import SessionDep
 from app.core.errors import NotFoundError, PermissionDeniedError
 from app.core.permissions import Permission
@@ -25,10 +25,10 @@ PERMISSIONS_EXTENSION = "x-required-permissions"
 
 async def get_org_context(
     org_id: Annotated[uuid.UUID, Path(description="The organization's id.")],
-    principal: CurrentPrincipal,
+    caller: CurrentCaller,
     session: SessionDep,
 ) -> OrgContext:
-    return await organizations.open_organization(session=session, org_id=org_id, principal=principal)
+    return await organizations.open_organization(session=session, org_id=org_id, principal=caller)
 
 
 CurrentOrg = Annotated[OrgContext, Depends(get_org_context)]
@@ -51,9 +51,7 @@ class RequirePermission:
 
     async def __call__(self, context: CurrentOrg) -> OrgContext:
         if not context.allows(self.permission):
-            raise PermissionDeniedError(
-                f"Your role ({context.role.value}) lacks the permission {self.permission.value}."
-            )
+            raise PermissionDeniedError(f"You lack the permission {self.permission.value} here.")
         return context
 
     def __repr__(self) -> str:

@@ -6,7 +6,7 @@ from functools import cache
 
 from fastapi import APIRouter, Depends
 
-from app.api.dependencies.auth import get_current_principal
+from app.api.dependencies.auth import get_current_caller
 from app.api.routers import admin, auth, members, organizations, users
 
 API_PREFIX = "/api/v1"
@@ -19,7 +19,7 @@ def build_api_router() -> APIRouter:
     api.include_router(auth.token_router)
     api.include_router(auth.public_router)
     # Everything else requires a principal, enforced once at this level.
-    authenticated = APIRouter(dependencies=[Depends(get_current_principal)])
+    authenticated = APIRouter(dependencies=[Depends(get_current_caller)])
     authenticated.include_router(auth.router)
     authenticated.include_router(users.router)
     authenticated.include_router(admin.router)

@@ -11,7 +11,7 @@ from app.api.contract import problems
 from app.api.dependencies.core import SessionDep
 from app.api.dependencies.pagination import OffsetParamsDep
 from app.api.dependencies.tenancy import CurrentOrg, RequirePermission
-from app.core.errors import LastOwnerError, NotFoundError, OwnerProtectedError
+from app.core.errors import LastOwnerError, NotFoundError, OwnerProtectedError, PermissionDeniedError
 from app.core.permissions import Permission
 from app.schemas.common import OffsetPage
 from app.schemas.organization import MemberPublic, MemberUpdate, OwnershipTransfer
@@ -68,10 +68,10 @@ async def read_member(user_id: uuid.UUID, context: CurrentOrg, session: SessionD
     summary="Leave the organization",
     description="Any member may leave, except the last owner (transfer ownership first). Your "
     "tokens stay valid for your other organizations; this one answers 404 from the next request.",
-    responses=problems(LastOwnerError),
+    responses=problems(LastOwnerError, PermissionDeniedError),
 )
 async def leave_organization(context: CurrentOrg, session: SessionDep) -> None:
-    await members.remove_member(session=session, context=context, user_id=context.principal.user_id)
+    await members.leave_organization(session=session, context=context)
 
 
 @router.patch(

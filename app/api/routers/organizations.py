@@ -24,7 +24,7 @@ router = APIRouter(prefix="/orgs", tags=["organizations"])
 OrgManager = Annotated[OrgContext, Depends(RequirePermission(Permission.ORG_MANAGE))]
 
 
-def organization_public(organization: Organization, role: Role) -> OrganizationPublic:
+def organization_public(organization: Organization, role: Role | None) -> OrganizationPublic:
     return OrganizationPublic(
         id=organization.id,
         name=organization.name,

@@ -9,6 +9,9 @@ app's `Database`, whose `TenantSession` applies the session's scope to every ORM
   change of `org_id`, is refused before it reaches the database.
 - `bind_user(session, user_id)`: no organization, only the caller's own memberships (the list
   of a user's organizations, `/users/me`). Other tenant models stay closed.
+- `bind_credential(session, credential_hash)`: no organization, only the row whose secret
+  hashes to it (an API key found by the secret presented, before its organization is known);
+  `bind_organization` then narrows the session to that key's organization.
 - `system_scope(session, reason)`: no filter at all, for the named uses outside a tenant
   request (the CLI, workers, sign-up creating its first organization's owner); the reasons
   are listed in `SYSTEM_SCOPES` and tests/unit/test_tenant_seam.py keeps them in check.
@@ -69,6 +72,8 @@ class TenantScoped:
 
     # A column naming a user who may read the row with only `bind_user` (their own memberships).
     visible_to_member_column: ClassVar[str | None] = None
+    # A column holding a credential's hash: the row is readable with only `bind_credential`.
+    visible_by_credential_column: ClassVar[str | None] = None
 
     @declared_attr
     def org_id(cls) -> Mapped[uuid.UUID]:  # noqa: N805 - SQLAlchemy's declared_attr convention
@@ -79,6 +84,7 @@ class TenantScoped:
 class TenantScope:
     org_id: uuid.UUID | None = None
     user_id: uuid.UUID | None = None
+    credential_hash: str | None = None
     system: str | None = None
 
 
@@ -103,6 +109,11 @@ async def bind_user(session: AsyncSession, user_id: uuid.UUID) -> None:
     await _bind(session, TenantScope(user_id=user_id))
 
 
+async def bind_credential(session: AsyncSession, credential_hash: str) -> None:
+    """Scope the session to the one row a presented secret identifies (an API key)."""
+    await _bind(session, TenantScope(credential_hash=credential_hash))
+
+
 async def system_scope(session: AsyncSession, reason: str) -> None:
     """Lift tenant scoping for a session used outside a tenant request (see SYSTEM_SCOPES)."""
     if reason not in SYSTEM_SCOPES:
@@ -123,7 +134,8 @@ async def _bind(session: AsyncSession, scope: TenantScope) -> None:
 
 
 def _narrows(current: TenantScope, new: TenantScope) -> bool:
-    """From a user's own scope to one organization of theirs (creating an organization)."""
+    """From a user's own scope, or a credential's, to one organization (the caller's own: the
+    services check membership, or the key's organization, right after binding)."""
     return current.org_id is None and new.org_id is not None and current.user_id == new.user_id
 
 
@@ -133,11 +145,13 @@ def _write_scope_to_transaction(connection: Connection, scope: TenantScope) -> N
     connection.execute(
         text(
             "SELECT set_config('app.org_id', :org_id, true), set_config('app.user_id', :user_id, true),"
+            " set_config('app.credential_hash', :credential, true),"
             " set_config('app.system_scope', :system, true)"
         ),
         {
             "org_id": str(scope.org_id) if scope.org_id else "",
             "user_id": str(scope.user_id) if scope.user_id else "",
+            "credential": scope.credential_hash or "",
             "system": scope.system or "",
         },
     )
@@ -191,14 +205,14 @@ def _scope_statement(state: ORMExecuteState) -> None:
             with_loader_criteria(TenantScoped, lambda cls: cls.org_id == org_id, include_aliases=True)
         )
         return
-    user_id = scope.user_id
     for model in tenant_models:
-        if model.visible_to_member_column is None:
-            raise TenantNotBoundError(f"{model.__name__} reached with a user bound but no organization")
-        member = getattr(model, model.visible_to_member_column)
-        state.statement = state.statement.options(
-            with_loader_criteria(model, member == user_id, include_aliases=True)
-        )
+        if scope.user_id is not None and model.visible_to_member_column is not None:
+            criteria = getattr(model, model.visible_to_member_column) == scope.user_id
+        elif scope.credential_hash is not None and model.visible_by_credential_column is not None:
+            criteria = getattr(model, model.visible_by_credential_column) == scope.credential_hash
+        else:
+            raise TenantNotBoundError(f"{model.__name__} reached with no organization bound")
+        state.statement = state.statement.options(with_loader_criteria(model, criteria, include_aliases=True))
 
 
 @event.listens_for(TenantSession, "before_flush")
