@@ -61,6 +61,11 @@ TAGS: list[dict[str, Any]] = [
     },
     {"name": "members", "description": "Who belongs to an organization, with which role."},
     {
+        "name": "api-keys",
+        "description": "Credentials for programs: `Authorization: Bearer ik_...`, valid only under "
+        "their organization's `/orgs/{org_id}/`, with the scopes they were given.",
+    },
+    {
         "name": "admin",
         "description": "Platform administration, for Invoicer's operators (`invoicer grant-platform-admin`).",
     },

@@ -302,6 +302,12 @@ class OrganizationLimitError(ConflictError):
     when = "the account already belongs to `MAX_ORGANIZATIONS_PER_USER` organizations"
 
 
+class ApiKeyLimitError(ConflictError):
+    code = "api_key_limit"
+    title = "Too many API keys"
+    when = "the organization already has `MAX_API_KEYS_PER_ORG` live API keys: revoke one first"
+
+
 class InvalidInputError(ValidationFailedError):
     """Input that passed the schema but not a configured rule; shaped like validation errors."""
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import ConflictError, InvalidAccessTokenError, InvalidInputError, NotFoundError
+from app.core.errors import ApiKeyLimitError, InvalidAccessTokenError, InvalidInputError, NotFoundError
 from app.core.permissions import Permission
 from app.core.security.api_keys import ApiKeyHasher, new_api_key
 from app.core.security.principal import ApiKeyPrincipal
@@ -26,6 +26,7 @@ from app.services.organizations import OrgContext, lock_organization
 
 # Never grantable to a key: see the module docstring.
 NOT_FOR_KEYS = frozenset({Permission.ORG_MANAGE})
+MAX_LIFETIME = timedelta(days=5 * 365)
 # A key's last use is written at most this often (a busy key would otherwise write every request).
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -103,10 +104,12 @@ async def create_api_key(
         raise InvalidInputError(["body", "scopes"], f"may not include {listed}", "scope_not_grantable")
     if expires_at is not None and expires_at <= utcnow():
         raise InvalidInputError(["body", "expires_at"], "must be in the future", "expiry_in_past")
+    if expires_at is not None and expires_at > utcnow() + MAX_LIFETIME:
+        raise InvalidInputError(["body", "expires_at"], "must be within 5 years", "expiry_too_far")
     await lock_organization(session, context)
     live = await session.scalar(select(func.count()).select_from(ApiKey).where(ApiKey.revoked_at.is_(None)))
     if (live or 0) >= max_per_org:
-        raise ConflictError(
+        raise ApiKeyLimitError(
             f"An organization may have at most {max_per_org} live API keys; revoke one first."
         )
     secret = new_api_key()

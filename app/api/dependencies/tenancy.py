@@ -58,4 +58,19 @@ class RequirePermission:
         return f"RequirePermission({self.permission.value!r})"
 
 
-declare(get_org_context, Declares(problems=(NotFoundError,)))
+API_KEY_SCHEME = "ApiKey"
+declare(
+    get_org_context,
+    Declares(
+        problems=(NotFoundError,),
+        security=({API_KEY_SCHEME: []},),
+        security_schemes={
+            API_KEY_SCHEME: {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "An API key of this organization (`ik_...`, from `POST .../api-keys`), "
+                "holding the permissions it was given.",
+            }
+        },
+    ),
+)

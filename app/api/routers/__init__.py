@@ -7,7 +7,7 @@ from functools import cache
 from fastapi import APIRouter, Depends
 
 from app.api.dependencies.auth import get_current_caller
-from app.api.routers import admin, auth, members, organizations, users
+from app.api.routers import admin, api_keys, auth, members, organizations, users
 
 API_PREFIX = "/api/v1"
 
@@ -26,5 +26,6 @@ def build_api_router() -> APIRouter:
     # Tenant routes: each goes through the tenant seam (app/api/dependencies/tenancy.py).
     authenticated.include_router(organizations.router)
     authenticated.include_router(members.router)
+    authenticated.include_router(api_keys.router)
     api.include_router(authenticated)
     return api

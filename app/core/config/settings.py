@@ -194,6 +194,9 @@ class Settings(BaseSettings):
     max_organizations_per_user: int = Field(
         default=50, ge=1, le=10_000, description="Organizations one account may belong to (409 beyond)."
     )
+    max_api_keys_per_org: int = Field(
+        default=50, ge=1, le=10_000, description="Live API keys one organization may have (409 beyond)."
+    )
 
     # --- passwords: argon2id -----------------------------------------------------------------
     # Default m=64 MiB, t=3: the memory and passes of RFC 9106's low-memory profile (and of
