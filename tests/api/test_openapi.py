@@ -65,6 +65,9 @@ OPERATION_IDS = {
     ("DELETE", "/api/v1/orgs/{org_id}/members/{user_id}"): "members-remove_member",
     ("DELETE", "/api/v1/orgs/{org_id}/members/me"): "members-leave_organization",
     ("POST", "/api/v1/orgs/{org_id}/members/transfer-ownership"): "members-transfer_ownership",
+    ("GET", "/api/v1/orgs/{org_id}/api-keys"): "api-keys-list_api_keys",
+    ("POST", "/api/v1/orgs/{org_id}/api-keys"): "api-keys-create_api_key",
+    ("DELETE", "/api/v1/orgs/{org_id}/api-keys/{api_key_id}"): "api-keys-revoke_api_key",
 }
 
 
@@ -230,7 +233,10 @@ def test_security_is_a_bearer_token_or_the_browser_session(document: dict[str, A
             "BrowserSession": [],
             **({"CsrfToken": []} if method in UNSAFE_METHODS else {}),
         }
-        assert operation["security"] == [{"OAuth2PasswordBearer": []}, browser], (method, path)
+        # An organization's own routes also take its API keys.
+        keys = [{"ApiKey": []}] if path.startswith("/api/v1/orgs/{org_id}") else []
+        assert operation["security"] == [{"OAuth2PasswordBearer": []}, browser, *keys], (method, path)
+    assert schemes["ApiKey"]["scheme"] == "bearer"
 
 
 def test_the_document_names_its_server_and_license(document: dict[str, Any]) -> None:
