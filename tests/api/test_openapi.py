@@ -234,7 +234,9 @@ def test_security_is_a_bearer_token_or_the_browser_session(document: dict[str, A
             **({"CsrfToken": []} if method in UNSAFE_METHODS else {}),
         }
         # An organization's own routes also take its API keys.
-        keys = [{"ApiKey": []}] if path.startswith("/api/v1/orgs/{org_id}") else []
+        keys: list[dict[str, list[str]]] = (
+            [{"ApiKey": []}] if path.startswith("/api/v1/orgs/{org_id}") else []
+        )
         assert operation["security"] == [{"OAuth2PasswordBearer": []}, browser, *keys], (method, path)
     assert schemes["ApiKey"]["scheme"] == "bearer"
 

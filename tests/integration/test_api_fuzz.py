@@ -34,7 +34,15 @@ from uuid_utils.compat import uuid7
 
 from app.db.migrate import upgrade_to_head
 from app.main import create_app
-from tests.conftest import BACKENDS, POSTGRES_ADMIN_URL, REDIS_URL, settings_for_test
+from tests.conftest import (
+    BACKENDS,
+    POSTGRES_ADMIN_URL,
+    REDIS_URL,
+    TEST_API_ROLE,
+    app_database,
+    settings_for_test,
+)
+from tests.support.fuzz_tenants import TenantValues
 from tests.support.live_server import invoicer, start_server, wait_until_ready
 from tests.support.network import free_port
 from tests.support.redis_keys import delete_keys, unique_key_prefix
@@ -95,6 +103,7 @@ class LiveApi:
     password: str = PASSWORD
     observed: dict[Operation, Counter[int]] = field(default_factory=lambda: defaultdict(Counter))
     _token: str | None = None
+    tenants: TenantValues | None = None
     _valid_cases: Counter[Operation] = field(default_factory=Counter)
     _recent: deque[str] = field(default_factory=lambda: deque(maxlen=5))
     # Per shared token that died: the last calls up to its first 401, among them the one that ended it.
@@ -143,7 +152,9 @@ class LiveApi:
         self._valid_cases[operation] += 1
         if self._valid_cases[operation] % 2 == 0:
             return
-        if operation == END_ONE_SESSION:
+        if self.tenants is not None and self.tenants.handles(operation):
+            self.tenants.fill(case, operation)
+        elif operation == END_ONE_SESSION:
             case.path_parameters["session_id"] = self.sacrificial_session_id()
         elif operation in ADMIN_USER_ROUTES:
             case.path_parameters["user_id"] = self.member_id
@@ -237,7 +248,7 @@ async def _create_database(name: str) -> str:
         await connection.execute(text(f'CREATE DATABASE "{name}"'))
     await admin.dispose()
     url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    await upgrade_to_head(url)
+    await upgrade_to_head(url, api_role=TEST_API_ROLE)
     return url
 
 
@@ -260,7 +271,11 @@ def _storage(mode: str, workdir: Path) -> Iterator[dict[str, str]]:
     prefix = unique_key_prefix("fuzz")
     url = asyncio.run(_create_database(name))
     try:
-        yield {"DATABASE_URL": url, "REDIS_URL": FUZZ_REDIS_URL, "REDIS_KEY_PREFIX": prefix}
+        yield {
+            **{name.upper(): value for name, value in app_database(url).items()},
+            "REDIS_URL": FUZZ_REDIS_URL,
+            "REDIS_KEY_PREFIX": prefix,
+        }
     finally:
         asyncio.run(_drop_database(name))
         asyncio.run(delete_keys(FUZZ_REDIS_URL, prefix))
@@ -292,6 +307,9 @@ def live_api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
             "PASSWORD_HASH_MEMORY_KIB": "19456",
             "PASSWORD_HASH_TIME_COST": "2",
             **{f"RATE_LIMIT_{policy}": unlimited for policy in RATE_LIMIT_POLICIES},
+            # The fuzzer makes an organization for each case that spends one.
+            "MAX_ORGANIZATIONS_PER_USER": "10000",
+            "MAX_API_KEYS_PER_ORG": "10000",
         }
         for command in (["seed-demo"], ["grant-platform-admin", ADMIN_EMAIL]):
             result = invoicer(*command, env=env)
@@ -303,6 +321,12 @@ def live_api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
             published = httpx.get(f"{base_url}/openapi.json", timeout=10).json()
             assert published["paths"].keys() == OPENAPI["paths"].keys()
             api = LiveApi(base_url, member_id=member_id(base_url))
+            api.tenants = TenantValues(
+                base_url,
+                owner_database_url=storage.get("MIGRATION_DATABASE_URL", storage["DATABASE_URL"]),
+                token=lambda: api.shared_token,
+                member_id=api.member_id,
+            )
             yield api
             problems = api.problems()
         finally:

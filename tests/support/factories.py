@@ -129,6 +129,13 @@ async def make_user(
     return MadeUser(id=user.id, email=user.email, org_id=org.id if org else None)
 
 
+async def add_membership(
+    database: str | httpx.AsyncClient, *, org_id: uuid.UUID, user_id: uuid.UUID, role: Role
+) -> None:
+    """An existing account joins an organization with `role`."""
+    await _write(_database_url(database), [Membership(user_id=user_id, org_id=org_id, role=role)])
+
+
 async def add_member(
     database: str | httpx.AsyncClient,
     *,

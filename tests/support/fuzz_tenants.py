@@ -1,0 +1,109 @@
+"""What the fuzzer needs to reach the tenant routes' handlers: real ids, and things to spend.
+
+Generated ids name nothing, so without help every tenant operation would only ever answer 404.
+Every other valid case gets values only the server knows: the seeded organization (Acme, of
+which the fuzzing admin is the owner) and one of its members, or, for the operations that spend
+what they act on (deleting an organization, leaving it, handing it over, removing a member,
+revoking a key), something made for that one case.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from app.core.permissions import Role
+from tests.support.factories import add_member, add_membership
+
+Operation = tuple[str, str]
+ORG = "/api/v1/orgs/{org_id}"
+
+
+@dataclass
+class TenantValues:
+    base_url: str
+    owner_database_url: str  # rows no API call can make yet (a second member of a new organization)
+    token: Callable[[], str]
+    member_id: str
+    _acme_id: str | None = None
+
+    def handles(self, operation: Operation) -> bool:
+        return operation[1].startswith(ORG)
+
+    def fill(self, case: Any, operation: Operation) -> None:
+        path = operation[1]
+        case.path_parameters["org_id"] = self.acme_id
+        if operation == ("DELETE", ORG):
+            org_id, slug = self._new_organization(second_owner=False)
+            case.path_parameters["org_id"] = org_id
+            case.query = {**(case.query or {}), "confirm": slug}
+        elif operation == ("DELETE", f"{ORG}/members/me"):
+            case.path_parameters["org_id"], _ = self._new_organization(second_owner=True)
+        elif operation == ("POST", f"{ORG}/members/transfer-ownership"):
+            case.path_parameters["org_id"], _ = self._new_organization(second_owner=False)
+            case.body = {"user_id": self.member_id}
+        elif operation == ("DELETE", f"{ORG}/members/{{user_id}}"):
+            case.path_parameters["user_id"] = self._new_member()
+        elif path == f"{ORG}/members/{{user_id}}":
+            case.path_parameters["user_id"] = self.member_id
+        elif operation == ("DELETE", f"{ORG}/api-keys/{{api_key_id}}"):
+            case.path_parameters["api_key_id"] = self._new_key()
+        elif operation == ("POST", f"{ORG}/api-keys") and isinstance(case.body, dict):
+            case.body["scopes"] = ["members:read"]
+            case.body.pop("expires_at", None)
+
+    @property
+    def acme_id(self) -> str:
+        if self._acme_id is None:
+            listed = self._call("GET", "/api/v1/orgs").json()
+            [acme] = [item["id"] for item in listed["items"] if item["slug"] == "acme"]
+            self._acme_id = str(acme)
+        return self._acme_id
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        response = httpx.request(
+            method,
+            f"{self.base_url}{path}",
+            headers={"Authorization": f"Bearer {self.token()}"},
+            timeout=10,
+            **kwargs,
+        )
+        assert response.is_success, response.text
+        return response
+
+    def _new_organization(self, *, second_owner: bool) -> tuple[str, str]:
+        """The admin's own new organization, with the seeded member in it."""
+        created = self._call("POST", "/api/v1/orgs", json={"name": f"Fuzz {uuid.uuid4().hex[:8]}"}).json()
+        asyncio.run(
+            add_membership(
+                self.owner_database_url,
+                org_id=uuid.UUID(created["id"]),
+                user_id=uuid.UUID(self.member_id),
+                role=Role.OWNER if second_owner else Role.MEMBER,
+            )
+        )
+        return str(created["id"]), str(created["slug"])
+
+    def _new_member(self) -> str:
+        member = asyncio.run(
+            add_member(
+                self.owner_database_url,
+                org_id=uuid.UUID(self.acme_id),
+                email=f"fuzz-{uuid.uuid4().hex[:12]}@acme.example.com",
+                role=Role.VIEWER,
+            )
+        )
+        return str(member.id)
+
+    def _new_key(self) -> str:
+        created = self._call(
+            "POST",
+            f"/api/v1/orgs/{self.acme_id}/api-keys",
+            json={"name": "to revoke", "scopes": ["members:read"]},
+        )
+        return str(created.json()["id"])
