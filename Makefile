@@ -100,7 +100,7 @@ bench-memory: sync ## Leak hunt: tracemalloc over three equal intervals of authe
 bench-soak: sync ## Steady mixed traffic for 2 min: p95 per endpoint, drift, memory growth (PostgreSQL, Redis)
 	@$(UV) run --frozen python bench/soak.py
 
-mutation: sync ## Mutation testing of the security code against its tests (periodic, not CI; docs/testing.md)
+mutation: sync ## Mutation testing of security, services and API dependencies against the fast suite (periodic, not CI; docs/testing.md)
 	@rm -rf mutants
 	@TEST_DATABASES=sqlite $(UV) run --frozen mutmut run --max-children 2
 	@$(UV) run --frozen mutmut results

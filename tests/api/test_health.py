@@ -6,11 +6,15 @@ an operator (the METRICS_TOKEN bearer) or a deployment that made the details pub
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from fastapi import FastAPI
 
 from app.main import create_app
 from tests.conftest import BROKER_URL, REDIS_URL, ClientFactory, running_app, settings_for_test
+from tests.support.logs import json_log_lines
 
 pytestmark = pytest.mark.anyio
 
@@ -75,6 +79,61 @@ async def test_readyz_checks_redis_and_broker_when_configured(make_client: Clien
     assert body["checks"]["rabbitmq:responseTime"][0]["status"] == "pass"
 
 
+async def test_readyz_checks_are_health_json_entries(make_client: ClientFactory) -> None:
+    """Each check as the health+json draft has it: its kind, how long it took in ms, and when."""
+    async with make_client(
+        redis_url=REDIS_URL, broker_url=BROKER_URL, health_check_timeout_seconds=5, **DETAILS_PUBLIC
+    ) as client:
+        before, started = datetime.now(UTC), time.perf_counter()
+        body = (await client.get("/readyz")).json()
+        elapsed_ms, after = (time.perf_counter() - started) * 1000, datetime.now(UTC)
+    database = next(key for key in body["checks"] if key in ("sqlite:responseTime", "postgres:responseTime"))
+    kinds = dict.fromkeys((database, "redis:responseTime"), "datastore")
+    assert {key: entries[0]["componentType"] for key, entries in body["checks"].items()} == {
+        **kinds,
+        "rabbitmq:responseTime": "component",
+    }
+    for [entry] in body["checks"].values():
+        assert set(entry) == {"componentType", "status", "observedValue", "observedUnit", "time"}
+        assert entry["observedUnit"] == "ms"
+        assert 0 <= entry["observedValue"] <= elapsed_ms
+        assert entry["observedValue"] == round(entry["observedValue"], 2)
+        assert entry["time"].endswith("Z")
+        observed = datetime.fromisoformat(entry["time"])
+        assert before - timedelta(seconds=1) <= observed <= after + timedelta(seconds=1)
+
+
+async def test_readyz_a_probe_past_the_timeout_fails_as_timed_out(make_client: ClientFactory) -> None:
+    async with make_client(health_check_timeout_seconds=0.000001, **DETAILS_PUBLIC) as client:
+        response = await client.get("/readyz")
+    assert response.status_code == 503
+    [[entry]] = response.json()["checks"].values()
+    assert (entry["status"], entry["output"]) == ("fail", "timed out")
+
+
+async def test_readyz_fails_when_the_broker_is_unreachable(make_client: ClientFactory) -> None:
+    async with make_client(
+        broker_url="amqp://guest:guest@127.0.0.1:1/", health_check_timeout_seconds=5, **DETAILS_PUBLIC
+    ) as client:
+        response = await client.get("/readyz")
+    assert response.status_code == 503
+    [entry] = response.json()["checks"]["rabbitmq:responseTime"]
+    assert (entry["status"], entry["output"]) == ("fail", "unreachable")
+
+
+async def test_readyz_logs_which_check_failed_and_how(
+    make_client: ClientFactory, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The public answer names no dependency; the log tells the operator which one and why."""
+    async with make_client(redis_url="redis://127.0.0.1:1/0", log_level="INFO", log_format="json") as client:
+        capfd.readouterr()
+        assert (await client.get("/readyz")).status_code == 503
+        logs = json_log_lines(capfd)
+    [failed] = [line for line in logs if line.get("event") == "readiness_check_failed"]
+    assert failed["check"] == "redis:responseTime"
+    assert failed["error"] == "ConnectionError"
+
+
 async def test_readyz_fails_when_redis_is_unreachable(make_client: ClientFactory) -> None:
     async with make_client(redis_url="redis://127.0.0.1:1/0", **DETAILS_PUBLIC) as client:
         response = await client.get("/readyz")
@@ -115,7 +174,7 @@ async def test_readyz_503_when_migrations_are_not_applied(sqlite_url: str) -> No
 
 
 async def test_readyz_503_once_draining(make_client: ClientFactory) -> None:
-    async with make_client() as client:
+    async with make_client(**DETAILS_PUBLIC) as client:
         app = client._transport.app  # type: ignore[attr-defined]
         assert (await client.get("/readyz")).status_code == 200
         app.state.lifecycle.begin_drain()
@@ -123,4 +182,5 @@ async def test_readyz_503_once_draining(make_client: ClientFactory) -> None:
         live = await client.get("/livez")
     assert response.status_code == 503
     assert response.json()["output"] == "shutting down"
+    assert response.json()["checks"]["process:shutdown"] == [{"status": "fail", "output": "shutting down"}]
     assert live.status_code == 200

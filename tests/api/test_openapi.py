@@ -71,8 +71,10 @@ OPERATION_IDS = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def document() -> dict[str, Any]:
+    """Built for each test (0.1 s): mutation testing credits a module-scoped fixture's work to
+    the first test that asked for it only, so a broken security scheme went unnoticed there."""
     return served_openapi()
 
 

@@ -233,6 +233,21 @@ async def test_per_ip_failures_are_throttled_separately(make_client: ClientFacto
         assert (await login(attacker, "another@example.com", "wrong password 123456")).status_code == 429
 
 
+async def test_wrong_current_passwords_count_against_the_client_network(make_client: ClientFactory) -> None:
+    async with make_client(
+        rate_limit_login_failures_per_ip="3 per 15 minutes", client_address=("198.51.100.9", 1)
+    ) as client:
+        headers = bearer((await account_with_tokens(client, "guesser@example.com"))["access_token"])
+        for index in range(3):  # the network's quota of three checks, spent on this account
+            wrong = await client.post(
+                "/api/v1/users/me/password",
+                json={"current_password": f"not it {index} 123456", "new_password": NEW_PASSWORD},
+                headers=headers,
+            )
+            assert wrong.status_code == 422
+        assert (await login(client, "someone.else@example.com", "wrong password 123456")).status_code == 429
+
+
 async def test_change_password_needs_the_current_one_and_signs_out_others(client: httpx.AsyncClient) -> None:
     tokens = await account_with_tokens(client, "change@example.com")
     other = (await login(client, "change@example.com")).json()
@@ -244,6 +259,7 @@ async def test_change_password_needs_the_current_one_and_signs_out_others(client
     )
     assert wrong.status_code == 422
     assert wrong.json()["errors"][0]["loc"] == ["body", "current_password"]
+    assert wrong.json()["errors"][0]["type"] == "invalid_password"  # what a client branches on
     weak = await client.post(
         "/api/v1/users/me/password",
         headers=headers,

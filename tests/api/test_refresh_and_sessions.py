@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -20,6 +21,7 @@ pytestmark = pytest.mark.anyio
 
 ME = "/api/v1/users/me"
 REFRESH = "/api/v1/auth/refresh"
+SESSIONS = "/api/v1/auth/sessions"
 
 
 async def refresh(client: httpx.AsyncClient, token: str) -> httpx.Response:
@@ -109,6 +111,55 @@ async def test_idle_and_absolute_expiry(make_client: ClientFactory) -> None:
             assert (await refresh(client, latest)).status_code == 400  # ...absolute lifetime is over
 
 
+async def test_sessions_are_listed_live_up_to_the_exact_limit(make_client: ClientFactory) -> None:
+    """A session is listed while younger than its absolute limit and used within the idle one."""
+    async with make_client(
+        refresh_token_idle_ttl_seconds=3600, refresh_token_absolute_ttl_seconds=7200
+    ) as client:
+        await make_user(client, "limits@example.com")
+        start = utcnow().timestamp()
+        with time_machine.travel(start, tick=False):
+            latest = (await login(client, "limits@example.com")).json()
+        with time_machine.travel(start + 100, tick=False):
+            assert (await login(client, "limits@example.com")).status_code == 200  # then left idle
+        for at in (3500, 7000):  # the first session stays in use
+            with time_machine.travel(start + at, tick=False):
+                latest = (await refresh(client, latest["refresh_token"])).json()
+            if at == 3500:
+                with time_machine.travel(start + 3700, tick=False):  # idle for exactly the limit
+                    listing = await client.get(SESSIONS, headers=bearer(latest["access_token"]))
+                assert listing.json()["total"] == 1
+        with time_machine.travel(start + 7200, tick=False):  # exactly the absolute limit
+            listing = await client.get(SESSIONS, headers=bearer(latest["access_token"]))
+    assert listing.status_code == 200  # the access token outlives its session by a few minutes
+    assert (listing.json()["total"], listing.json()["items"]) == (0, [])
+
+
+async def test_sessions_are_listed_newest_first_a_page_at_a_time(client: httpx.AsyncClient) -> None:
+    """Newest sign-in first, whatever order the rows were written in; one instant's by id."""
+    await make_user(client, "pages@example.com")
+    start = utcnow().timestamp()
+    for offset in (120, 60, 0, 180, 180, 180):
+        with time_machine.travel(start + offset, tick=False):
+            assert (await login(client, "pages@example.com")).status_code == 200
+    with time_machine.travel(start + 240, tick=False):
+        headers = bearer((await login(client, "pages@example.com")).json()["access_token"])
+        everything = (await client.get(SESSIONS, headers=headers)).json()
+        pages = [
+            (await client.get(f"{SESSIONS}?limit=3&offset={offset}", headers=headers)).json()
+            for offset in (0, 3, 6)
+        ]
+    items = everything["items"]
+    assert everything["total"] == len(items) == 7
+    assert items[0]["current"]
+    newest_first = sorted(
+        items, key=lambda item: (datetime.fromisoformat(item["created_at"]), item["id"]), reverse=True
+    )
+    assert [item["id"] for item in items] == [item["id"] for item in newest_first]
+    assert [(page["total"], len(page["items"])) for page in pages] == [(7, 3), (7, 3), (7, 1)]
+    assert [item for page in pages for item in page["items"]] == items
+
+
 async def test_logout_ends_access_and_refresh_at_once(
     client: httpx.AsyncClient, tokens: dict[str, Any]
 ) -> None:
@@ -132,6 +183,10 @@ async def test_sessions_list_and_end_one(client: httpx.AsyncClient, tokens: dict
         f"/api/v1/auth/sessions/{other['id']}", headers=bearer(tokens["access_token"])
     )
     assert ended.status_code == 204
+    again = await client.delete(
+        f"/api/v1/auth/sessions/{other['id']}", headers=bearer(tokens["access_token"])
+    )
+    assert again.status_code == 404  # an ended session is no longer one of the user's
     assert (await client.get(ME, headers=bearer(second["access_token"]))).status_code == 401
     assert (await client.get(ME, headers=bearer(tokens["access_token"]))).status_code == 200
     page = await client.get("/api/v1/auth/sessions?limit=1&offset=0", headers=bearer(tokens["access_token"]))
@@ -173,8 +228,10 @@ async def test_logout_all(client: httpx.AsyncClient, tokens: dict[str, Any]) -> 
 
 
 async def test_revoke_endpoint_rfc7009(client: httpx.AsyncClient, tokens: dict[str, Any]) -> None:
+    bystander = await account_with_tokens(client, "bystander@example.com")
     unknown = await client.post("/api/v1/auth/revoke", data={"token": "never-issued-token-value"})
     assert unknown.status_code == 200
+    assert (await client.get(ME, headers=bearer(tokens["access_token"]))).status_code == 200  # a no-op
     revoked = await client.post(
         "/api/v1/auth/revoke", data={"token": tokens["refresh_token"], "token_type_hint": "refresh_token"}
     )
@@ -184,6 +241,7 @@ async def test_revoke_endpoint_rfc7009(client: httpx.AsyncClient, tokens: dict[s
     assert revoked.headers["ratelimit-policy"].startswith('"refresh";')  # as every limited route
     assert (await refresh(client, tokens["refresh_token"])).status_code == 400
     assert (await client.get(ME, headers=bearer(tokens["access_token"]))).status_code == 401
+    assert (await refresh(client, bystander["refresh_token"])).status_code == 200  # that session only
     again = await client.post("/api/v1/auth/revoke", data={"token": tokens["refresh_token"]})
     assert again.status_code == 200
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.core.permissions import Role
 from app.models import Membership, Organization, User
+from tests.conftest import ClientFactory
 from tests.support.accounts import PASSWORD, login, signup, verified_account
 from tests.support.response_path import statements_before_response
 from tests.support.smtp import MailSink
@@ -85,6 +86,16 @@ async def test_taken_email_answers_the_same_and_gets_a_notice(
     assert [m.subject for m in messages][-1].startswith("Someone tried to sign up")
     assert await count(database_url, User) == 1
     assert await count(database_url, Organization) == 1
+
+
+async def test_the_sign_up_notice_links_to_the_forgot_password_page(
+    make_client: ClientFactory, mail: MailSink
+) -> None:
+    async with make_client(public_base_url="https://invoicer.example/") as client:
+        await signup(client, "erin@example.com")
+        assert (await signup(client, "erin@example.com")).status_code == 202
+    notice = mail.last_to("erin@example.com")
+    assert "reset it at https://invoicer.example/forgot-password." in notice.body
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.core.config import Settings
@@ -33,8 +33,12 @@ async def seed(settings: Settings) -> str:
 async def test_seed_is_idempotent_and_the_logins_work(make_client: ClientFactory, database_url: str) -> None:
     settings = settings_for_test(database_url=database_url, demo_password="a demo password for tests")
     first, second = await seed(settings), await seed(settings)
-    assert "6 new users" in first
-    assert "0 new users" in second
+    assert first.splitlines()[:2] == [
+        "Demo data: 6 new users.",
+        "  Sign in with (password: the DEMO_PASSWORD you set):",
+    ]
+    assert first.splitlines()[2:] == [f"    {email:<32} {role.value}" for email, _, _, role in DEMO_USERS]
+    assert second.splitlines()[0] == "Demo data: 0 new users."
     engine = create_async_engine(database_url)
     async with engine.connect() as connection:
         rows = (
@@ -49,6 +53,16 @@ async def test_seed_is_idempotent_and_the_logins_work(make_client: ClientFactory
         (email, slug, role.value) for email, _, slug, role in DEMO_USERS
     )
     assert all(r.email_verified_at is not None for r in rows)
+    async with engine.begin() as connection:  # one login removed: a later seed adds it back alone
+        member = select(User.id).where(User.email == "member@acme.example.com").scalar_subquery()
+        await connection.execute(delete(Membership).where(Membership.user_id == member))
+        await connection.execute(delete(User).where(User.email == "member@acme.example.com"))
+    await engine.dispose()
+    default = await seed(settings_for_test(database_url=database_url))
+    assert default.splitlines()[:2] == [
+        "Demo data: 1 new users.",
+        "  Sign in with (password: invoicer-demo-password):",
+    ]
     async with make_client() as client:
         response = await login(client, "owner@acme.example.com", "a demo password for tests")
     assert response.status_code == 200
