@@ -11,6 +11,7 @@ from app.clients.email import create_email_sender
 from app.core.config import Settings
 from app.core.rate_limit import RateLimitPolicy, create_rate_limiter
 from app.core.security.api_keys import api_key_hasher
+from app.core.security.cursors import CursorCodec
 from app.core.security.jwt import AccessTokenCodec
 from app.core.security.keys import signing_keys
 from app.core.security.passwords import PasswordHasher
@@ -45,6 +46,7 @@ def install_identity(app: FastAPI, *, settings: Settings, redis: Redis | None) -
     )
     app.state.password_hasher = PasswordHasher.from_settings(settings)
     app.state.api_key_hasher = api_key_hasher(settings.secret_key.get_secret_value())
+    app.state.cursor_codec = CursorCodec(settings.secret_key.get_secret_value())
     prefix = settings.redis_key_prefix
     revocations: RevocationStore = (
         RedisRevocationStore(redis, key_prefix=prefix) if redis else MemoryRevocationStore()

@@ -69,6 +69,7 @@ TAGS: list[dict[str, Any]] = [
         "name": "admin",
         "description": "Platform administration, for Invoicer's operators (`invoicer grant-platform-admin`).",
     },
+    {"name": "audit", "description": "The append-only record of every change in an organization."},
     {"name": "health", "description": "Liveness and readiness probes (application/health+json)."},
 ]
 # Relative: the server that serves this document (behind a path prefix, FastAPI puts the

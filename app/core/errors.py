@@ -73,6 +73,15 @@ class CorsRefusedError(BadRequestError):
     when = "a CORS preflight from an origin, method or header that is not allowed"
 
 
+class InvalidCursorError(BadRequestError):
+    code = "invalid_cursor"
+    title = "Invalid cursor"
+    when = "a `cursor` that was altered, or made for another organization, list or filter"
+
+    def __init__(self) -> None:
+        super().__init__("The cursor is invalid for this list; start again without one.")
+
+
 class InvalidOneTimeTokenError(BadRequestError):
     code = "invalid_one_time_token"
     title = "Invalid or expired token"

@@ -49,7 +49,7 @@ async def upgrade_to_head(url: str, *, api_role: str | None = None) -> None:
 
 
 # Tables the API may read and insert into but never change: the audit trail.
-APPEND_ONLY_TABLES: tuple[str, ...] = ()
+APPEND_ONLY_TABLES: tuple[str, ...] = ("audit_log",)
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 

@@ -1,6 +1,7 @@
 """SQLAlchemy ORM models. Importing this package registers every table on `Base.metadata`."""
 
 from app.models.api_key import ApiKey
+from app.models.audit import AuditLogEntry
 from app.models.auth_session import AuthSession, RefreshToken
 from app.models.base import Base
 from app.models.one_time_token import OneTimeToken, TokenPurpose
@@ -9,6 +10,7 @@ from app.models.user import User
 
 __all__ = [
     "ApiKey",
+    "AuditLogEntry",
     "AuthSession",
     "Base",
     "Membership",

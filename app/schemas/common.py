@@ -169,3 +169,14 @@ class OffsetPage(BaseModel, Generic[ItemT]):
     total: int
     limit: int
     offset: int
+
+
+class CursorPage(BaseModel, Generic[ItemT]):
+    """A list that grows without bound: customers, invoices, payments, events, the audit log.
+
+    `next_cursor` is opaque; pass it back as `cursor` for the next page (the `Link` header has
+    the whole URL). null on the last page.
+    """
+
+    items: list[ItemT]
+    next_cursor: str | None

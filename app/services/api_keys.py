@@ -22,6 +22,7 @@ from app.core.security.principal import ApiKeyPrincipal
 from app.db.session.tenancy import bind_credential
 from app.models import ApiKey
 from app.models.base import utcnow
+from app.services import audit
 from app.services.organizations import OrgContext, lock_organization
 
 # Never grantable to a key: see the module docstring.
@@ -123,6 +124,14 @@ async def create_api_key(
     )
     session.add(key)
     await session.flush()
+    audit.record(
+        session,
+        context,
+        action="api_key.created",
+        target_type="api_key",
+        target_id=key.id,
+        changes={"name": name, "scopes": key.scopes},
+    )
     return CreatedApiKey(key=key, secret=secret)
 
 
@@ -135,7 +144,7 @@ async def list_api_keys(*, session: AsyncSession, limit: int, offset: int) -> Ap
     return ApiKeyPage(items=list(keys), total=total or 0)
 
 
-async def revoke_api_key(*, session: AsyncSession, api_key_id: uuid.UUID) -> None:
+async def revoke_api_key(*, session: AsyncSession, context: OrgContext, api_key_id: uuid.UUID) -> None:
     revoked = await session.execute(
         update(ApiKey)
         .where(ApiKey.id == api_key_id, ApiKey.revoked_at.is_(None))
@@ -145,3 +154,4 @@ async def revoke_api_key(*, session: AsyncSession, api_key_id: uuid.UUID) -> Non
     )
     if revoked.first() is None:
         raise NotFoundError("No such API key.")
+    audit.record(session, context, action="api_key.revoked", target_type="api_key", target_id=api_key_id)

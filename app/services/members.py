@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.errors import LastOwnerError, NotFoundError, OwnerProtectedError, PermissionDeniedError
 from app.core.permissions import Permission, Role
 from app.models import Membership, User
+from app.services import audit
 from app.services.organizations import OrgContext, lock_organization
 
 
@@ -76,6 +77,15 @@ async def change_role(
         if membership.role is not Role.OWNER:
             raise PermissionDeniedError("You cannot change your own role.")
         await _keep_an_owner(session)
+    if role is not membership.role:
+        audit.record(
+            session,
+            context,
+            action="member.role_changed",
+            target_type="member",
+            target_id=user_id,
+            changes={"role": [membership.role.value, role.value]},
+        )
     membership.role = role
     await session.flush()
     return _member((membership, user))
@@ -91,6 +101,15 @@ async def remove_member(*, session: AsyncSession, context: OrgContext, user_id: 
             raise OwnerProtectedError("Only an owner removes an owner.")
     elif membership.role is Role.OWNER:
         await _keep_an_owner(session)
+    leaving = user_id == context.user_id
+    audit.record(
+        session,
+        context,
+        action="member.left" if leaving else "member.removed",
+        target_type="member",
+        target_id=user_id,
+        changes={"role": membership.role.value},
+    )
     await session.delete(membership)
     await session.flush()
 
@@ -110,6 +129,14 @@ async def transfer_ownership(*, session: AsyncSession, context: OrgContext, user
     mine, _me = await _membership(session, me)
     membership.role = Role.OWNER
     mine.role = Role.ADMIN
+    audit.record(
+        session,
+        context,
+        action="organization.ownership_transferred",
+        target_type="member",
+        target_id=user_id,
+        changes={"from": str(me), "to": str(user_id)},
+    )
     await session.flush()
     return _member((membership, user))
 

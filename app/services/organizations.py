@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +21,7 @@ from app.core.security.principal import ApiKeyPrincipal, Caller, Principal
 from app.db.session.tenancy import bind_organization, bind_user
 from app.models import Membership, Organization
 from app.models.base import new_id, utcnow
+from app.services import audit
 from app.services.accounts import slugify
 from app.services.sessions import lock_account
 
@@ -39,6 +40,8 @@ class OrgContext:
     principal: Caller
     role: Role | None
     permissions: frozenset[Permission]
+    # Where the request came from, for the audit log (none outside a request: CLI, workers).
+    client_ip: str | None = None
 
     @property
     def org_id(self) -> uuid.UUID:
@@ -59,10 +62,12 @@ class OrganizationPage:
     total: int
 
 
-async def open_organization(*, session: AsyncSession, org_id: uuid.UUID, principal: Caller) -> OrgContext:
+async def open_organization(
+    *, session: AsyncSession, org_id: uuid.UUID, principal: Caller, client_ip: str | None = None
+) -> OrgContext:
     """The caller's access to `org_id`; 404 when they have none (or it was deleted)."""
     if isinstance(principal, ApiKeyPrincipal):
-        return await _open_for_api_key(session, org_id, principal)
+        return replace(await _open_for_api_key(session, org_id, principal), client_ip=client_ip)
     await bind_organization(session, org_id, user_id=principal.user_id)
     row = (
         await session.execute(
@@ -78,7 +83,13 @@ async def open_organization(*, session: AsyncSession, org_id: uuid.UUID, princip
     if row is None:
         raise NotFoundError(NO_SUCH_ORGANIZATION)
     role: Role = row[1]
-    return OrgContext(organization=row[0], principal=principal, role=role, permissions=ROLE_PERMISSIONS[role])
+    return OrgContext(
+        organization=row[0],
+        principal=principal,
+        role=role,
+        permissions=ROLE_PERMISSIONS[role],
+        client_ip=client_ip,
+    )
 
 
 async def _open_for_api_key(session: AsyncSession, org_id: uuid.UUID, key: ApiKeyPrincipal) -> OrgContext:
@@ -128,7 +139,7 @@ async def list_organizations(
 
 
 async def create_organization(
-    *, session: AsyncSession, principal: Principal, name: str, max_per_user: int
+    *, session: AsyncSession, principal: Principal, name: str, max_per_user: int, client_ip: str | None = None
 ) -> OrgContext:
     """A new organization, owned by its creator."""
     # The account's lock serialises its creations, so the cap holds under concurrency.
@@ -147,13 +158,23 @@ async def create_organization(
     session.add(organization)
     await session.flush()
     session.add(Membership(user_id=principal.user_id, role=Role.OWNER))
-    await session.flush()
-    return OrgContext(
+    context = OrgContext(
         organization=organization,
         principal=principal,
         role=Role.OWNER,
         permissions=ROLE_PERMISSIONS[Role.OWNER],
+        client_ip=client_ip,
     )
+    audit.record(
+        session,
+        context,
+        action="organization.created",
+        target_type="organization",
+        target_id=organization.id,
+        changes={"name": name},
+    )
+    await session.flush()
+    return context
 
 
 async def _free_slug(session: AsyncSession, name: str) -> str:
@@ -165,7 +186,16 @@ async def _free_slug(session: AsyncSession, name: str) -> str:
 
 async def rename_organization(*, session: AsyncSession, context: OrgContext, name: str) -> Organization:
     organization = context.organization
-    organization.name = name
+    if name != organization.name:
+        audit.record(
+            session,
+            context,
+            action="organization.renamed",
+            target_type="organization",
+            target_id=organization.id,
+            changes={"name": [organization.name, name]},
+        )
+        organization.name = name
     await session.flush()
     return organization
 
@@ -178,4 +208,7 @@ async def delete_organization(*, session: AsyncSession, context: OrgContext, con
             ["query", "confirm"], "must be the organization's slug", "confirmation_mismatch"
         )
     organization.deleted_at = utcnow()
+    audit.record(
+        session, context, action="organization.deleted", target_type="organization", target_id=organization.id
+    )
     await session.flush()

@@ -60,6 +60,7 @@ CALLS: dict[tuple[str, str], Call] = {
         body={"name": "matrix", "scopes": ["members:read"], "expires_at": "2000-01-01T00:00:00Z"}
     ),
     ("DELETE", "/api/v1/orgs/{org_id}/api-keys/{api_key_id}"): Call(path_params={"api_key_id": MISSING}),
+    ("GET", "/api/v1/orgs/{org_id}/audit-log"): Call(),
 }
 # Leaving is not harmless: it is covered by tests/api/test_members.py, for every role.
 NOT_IN_MATRIX = {("DELETE", "/api/v1/orgs/{org_id}/members/me")}
@@ -199,6 +200,8 @@ HAND_WRITTEN = [
     ("key-with-scopes", "DELETE", "/api/v1/orgs/{org_id}", 403),
     ("key-without", "GET", "/api/v1/orgs/{org_id}/members", 403),
     ("key-without", "GET", "/api/v1/orgs/{org_id}", 200),
+    ("accountant", "GET", "/api/v1/orgs/{org_id}/audit-log", 403),
+    ("admin", "GET", "/api/v1/orgs/{org_id}/audit-log", 200),
 ]
 
 

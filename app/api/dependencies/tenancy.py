@@ -10,11 +10,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Path
+from fastapi import Depends, Path, Request
 
 from app.api.contract import Declares, declare
 from app.api.dependencies.auth import CurrentCaller
 from app.api.dependencies.core import SessionDep
+from app.api.dependencies.rate_limit import client_address
 from app.core.errors import NotFoundError, PermissionDeniedError
 from app.core.permissions import Permission
 from app.services import organizations
@@ -25,10 +26,13 @@ PERMISSIONS_EXTENSION = "x-required-permissions"
 
 async def get_org_context(
     org_id: Annotated[uuid.UUID, Path(description="The organization's id.")],
+    request: Request,
     caller: CurrentCaller,
     session: SessionDep,
 ) -> OrgContext:
-    return await organizations.open_organization(session=session, org_id=org_id, principal=caller)
+    return await organizations.open_organization(
+        session=session, org_id=org_id, principal=caller, client_ip=client_address(request)
+    )
 
 
 CurrentOrg = Annotated[OrgContext, Depends(get_org_context)]

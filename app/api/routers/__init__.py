@@ -7,7 +7,7 @@ from functools import cache
 from fastapi import APIRouter, Depends
 
 from app.api.dependencies.auth import get_current_caller
-from app.api.routers import admin, api_keys, auth, members, organizations, users
+from app.api.routers import admin, api_keys, audit, auth, members, organizations, users
 
 API_PREFIX = "/api/v1"
 
@@ -27,5 +27,6 @@ def build_api_router() -> APIRouter:
     authenticated.include_router(organizations.router)
     authenticated.include_router(members.router)
     authenticated.include_router(api_keys.router)
+    authenticated.include_router(audit.router)
     api.include_router(authenticated)
     return api

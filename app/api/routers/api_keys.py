@@ -93,4 +93,4 @@ async def list_api_keys(
     responses=problems(NotFoundError),
 )
 async def revoke_api_key(api_key_id: uuid.UUID, context: KeyManager, session: SessionDep) -> None:
-    await api_keys.revoke_api_key(session=session, api_key_id=api_key_id)
+    await api_keys.revoke_api_key(session=session, context=context, api_key_id=api_key_id)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from app.api.contract import problems, sets_headers
 from app.api.dependencies.auth import CurrentPrincipal
 from app.api.dependencies.core import SessionDep, SettingsDep
 from app.api.dependencies.pagination import OffsetParamsDep
+from app.api.dependencies.rate_limit import client_address
 from app.api.dependencies.tenancy import CurrentOrg, RequirePermission
 from app.core.errors import OrganizationLimitError
 from app.core.permissions import Permission, Role
@@ -63,13 +64,18 @@ async def list_organizations(
 )
 async def create_organization(
     body: OrganizationCreate,
+    request: Request,
     response: Response,
     principal: CurrentPrincipal,
     session: SessionDep,
     settings: SettingsDep,
 ) -> OrganizationPublic:
     context = await organizations.create_organization(
-        session=session, principal=principal, name=body.name, max_per_user=settings.max_organizations_per_user
+        session=session,
+        principal=principal,
+        name=body.name,
+        max_per_user=settings.max_organizations_per_user,
+        client_ip=client_address(request),
     )
     response.headers["Location"] = f"/api/v1/orgs/{context.org_id}"
     return organization_public(context.organization, context.role)
