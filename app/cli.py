@@ -1,4 +1,4 @@
-"""`invoicer` command line: serve, migrate, seed-demo, grant-platform-admin, check-config."""
+"""`invoicer` command line: serve, migrate, seed-demo, grant-platform-admin, set-feature, check-config."""
 
 from __future__ import annotations
 
@@ -156,6 +156,33 @@ def seed_demo() -> None:
         settings, lambda session: seed_demo_data(session=session, hasher=hasher, settings=settings)
     )
     typer.echo(summary)
+
+
+@cli.command("set-feature")
+def set_feature(
+    org_slug: Annotated[str, typer.Argument(help="The organization's slug.")],
+    feature: Annotated[str, typer.Argument(help="The feature (see docs/permissions.md).")],
+    state: Annotated[str, typer.Argument(help="on, off, or default (drop the override).")],
+) -> None:
+    """Switch a feature on or off for one organization, or back to the deployment's default."""
+    from app.core.features import Feature
+    from app.services.features import set_flag
+
+    known = [item.value for item in Feature]
+    if feature not in known or state not in ("on", "off", "default"):
+        typer.echo(f"FEATURE is one of {', '.join(known)}; STATE is on, off or default.", err=True)
+        raise typer.Exit(code=2)
+    enabled = None if state == "default" else state == "on"
+    done = _in_unit_of_work(
+        _settings(),
+        lambda session: set_flag(
+            session=session, org_slug=org_slug, feature=Feature(feature), enabled=enabled
+        ),
+    )
+    if not done:
+        typer.echo(f"No organization with the slug {org_slug}.", err=True)
+        raise typer.Exit(code=1)
+    typer.echo(f"{feature} is {state} for {org_slug}.")
 
 
 @cli.command("grant-platform-admin")

@@ -218,6 +218,12 @@ class ApiKeyNotAllowedError(PermissionDeniedError):
     when = "an API key on a route about a person's own account (keys act only under `/orgs/{org_id}/`)"
 
 
+class FeatureDisabledError(PermissionDeniedError):
+    code = "feature_disabled"
+    title = "Feature disabled"
+    when = "the feature this operation belongs to is off for the organization (its feature flags)"
+
+
 class OwnerProtectedError(PermissionDeniedError):
     code = "owner_protected"
     title = "Owners are protected"

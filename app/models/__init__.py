@@ -4,6 +4,7 @@ from app.models.api_key import ApiKey
 from app.models.audit import AuditLogEntry
 from app.models.auth_session import AuthSession, RefreshToken
 from app.models.base import Base
+from app.models.feature_flag import FeatureFlag
 from app.models.one_time_token import OneTimeToken, TokenPurpose
 from app.models.organization import Membership, Organization
 from app.models.user import User
@@ -13,6 +14,7 @@ __all__ = [
     "AuditLogEntry",
     "AuthSession",
     "Base",
+    "FeatureFlag",
     "Membership",
     "OneTimeToken",
     "Organization",

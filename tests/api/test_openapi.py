@@ -69,6 +69,7 @@ OPERATION_IDS = {
     ("POST", "/api/v1/orgs/{org_id}/api-keys"): "api-keys-create_api_key",
     ("DELETE", "/api/v1/orgs/{org_id}/api-keys/{api_key_id}"): "api-keys-revoke_api_key",
     ("GET", "/api/v1/orgs/{org_id}/audit-log"): "audit-list_audit_log",
+    ("GET", "/api/v1/orgs/{org_id}/features"): "organizations-read_features",
 }
 
 

@@ -61,6 +61,7 @@ CALLS: dict[tuple[str, str], Call] = {
     ),
     ("DELETE", "/api/v1/orgs/{org_id}/api-keys/{api_key_id}"): Call(path_params={"api_key_id": MISSING}),
     ("GET", "/api/v1/orgs/{org_id}/audit-log"): Call(),
+    ("GET", "/api/v1/orgs/{org_id}/features"): Call(),
 }
 # Leaving is not harmless: it is covered by tests/api/test_members.py, for every role.
 NOT_IN_MATRIX = {("DELETE", "/api/v1/orgs/{org_id}/members/me")}
@@ -156,7 +157,7 @@ def test_every_tenant_operation_is_in_the_matrix() -> None:
     assert set(TENANT_OPERATIONS) == set(CALLS)
     # and each says which permission it needs, or is open to every member on purpose
     open_to_members = {key for key, operation in TENANT_OPERATIONS.items() if not required(operation)}
-    assert open_to_members == {("GET", "/api/v1/orgs/{org_id}")}
+    assert open_to_members == {("GET", "/api/v1/orgs/{org_id}"), ("GET", "/api/v1/orgs/{org_id}/features")}
 
 
 async def test_the_matrix(client: httpx.AsyncClient, cast: Cast) -> None:

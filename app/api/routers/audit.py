@@ -10,8 +10,10 @@ from pydantic import AwareDatetime
 
 from app.api.contract import sets_headers
 from app.api.dependencies.core import SessionDep
+from app.api.dependencies.features import RequireFeature
 from app.api.dependencies.pagination import CursorParamsDep
 from app.api.dependencies.tenancy import RequirePermission
+from app.core.features import Feature
 from app.core.permissions import Permission
 from app.models import AuditLogEntry
 from app.schemas.audit import AuditLogEntryPublic
@@ -20,7 +22,11 @@ from app.services import audit
 from app.services.audit import AuditFilters
 from app.services.organizations import OrgContext
 
-router = APIRouter(prefix="/orgs/{org_id}/audit-log", tags=["audit"])
+router = APIRouter(
+    prefix="/orgs/{org_id}/audit-log",
+    tags=["audit"],
+    dependencies=[Depends(RequireFeature(Feature.AUDIT_LOG))],
+)
 
 AuditReader = Annotated[OrgContext, Depends(RequirePermission(Permission.AUDIT_READ))]
 

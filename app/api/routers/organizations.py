@@ -9,10 +9,12 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from app.api.contract import problems, sets_headers
 from app.api.dependencies.auth import CurrentPrincipal
 from app.api.dependencies.core import SessionDep, SettingsDep
+from app.api.dependencies.features import FeatureFlagsDep
 from app.api.dependencies.pagination import OffsetParamsDep
 from app.api.dependencies.rate_limit import client_address
 from app.api.dependencies.tenancy import CurrentOrg, RequirePermission
 from app.core.errors import OrganizationLimitError
+from app.core.features import Feature
 from app.core.permissions import Permission, Role
 from app.models import Organization
 from app.schemas.common import OffsetPage
@@ -116,3 +118,13 @@ async def delete_organization(
     confirm: Annotated[str, Query(max_length=80, description="The organization's slug, to confirm.")],
 ) -> None:
     await organizations.delete_organization(session=session, context=context, confirm=confirm)
+
+
+@router.get(
+    "/{org_id}/features",
+    summary="The organization's feature flags",
+    description="Each feature and whether it is on here: the deployment's default "
+    "(`FEATURE_DEFAULTS`) unless an operator set it for this organization (`invoicer set-feature`).",
+)
+async def read_features(context: CurrentOrg, flags: FeatureFlagsDep) -> dict[Feature, bool]:
+    return flags

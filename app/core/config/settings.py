@@ -15,6 +15,8 @@ from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from app.core.features import DEFAULTS, Feature
+
 AppEnv = Literal["dev", "test", "staging", "prod"]
 
 # A recognisable placeholder: anything that still carries it is refused outside dev/test.
@@ -193,6 +195,10 @@ class Settings(BaseSettings):
     )
     max_organizations_per_user: int = Field(
         default=50, ge=1, le=10_000, description="Organizations one account may belong to (409 beyond)."
+    )
+    feature_defaults: dict[Feature, bool] = Field(
+        default_factory=lambda: dict(DEFAULTS),
+        description='Feature flags of organizations without an override, as JSON: {"audit_log": true}.',
     )
     max_api_keys_per_org: int = Field(
         default=50, ge=1, le=10_000, description="Live API keys one organization may have (409 beyond)."
