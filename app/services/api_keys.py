@@ -115,6 +115,7 @@ async def create_api_key(
         )
     secret = new_api_key()
     key = ApiKey(
+        org_id=context.org_id,
         name=name,
         display_prefix=secret[:11],
         secret_hash=hasher.hash(secret),

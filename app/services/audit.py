@@ -71,6 +71,7 @@ def record(
         actor_type, actor_id = "user", caller.user_id
     session.add(
         AuditLogEntry(
+            org_id=context.org_id,
             actor_type=actor_type,
             actor_id=actor_id,
             action=action,

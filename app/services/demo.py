@@ -1,15 +1,22 @@
-"""Demo data for `make run`: two organizations and one user per role. Idempotent, dev/test only."""
+"""Demo data for `make run`: two organizations, one user per role, an API key per organization
+and the audit entries their making left. Idempotent, dev/test only."""
 
 from __future__ import annotations
+
+import uuid
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.core.permissions import Role
+from app.core.permissions import ROLE_PERMISSIONS, Permission, Role
+from app.core.security.api_keys import api_key_hasher
 from app.core.security.passwords import PasswordHasher
-from app.models import Membership, Organization, User
+from app.core.security.principal import Principal
+from app.models import ApiKey, Membership, Organization, User
 from app.models.base import utcnow
+from app.services import api_keys
+from app.services.organizations import OrgContext
 
 DEMO_ORGANIZATIONS = {"acme": "Acme", "globex": "Globex"}
 DEMO_USERS: list[tuple[str, str, str, Role]] = [
@@ -44,10 +51,64 @@ async def seed_demo_data(*, session: AsyncSession, hasher: PasswordHasher, setti
         await session.flush()
         session.add(Membership(user_id=user.id, org_id=organization.id, role=role))
         created += 1
+    keys = await _demo_api_keys(session, settings)
     logins = "\n".join(f"    {email:<32} {role.value}" for email, _, _, role in DEMO_USERS)
     password_note = (
         "the DEMO_PASSWORD you set"
         if settings.demo_password.get_secret_value() != "invoicer-demo-password"
         else "invoicer-demo-password"
     )
-    return f"Demo data: {created} new users.\n  Sign in with (password: {password_note}):\n{logins}"
+    report = f"Demo data: {created} new users.\n  Sign in with (password: {password_note}):\n{logins}"
+    if keys:
+        shown = "\n".join(f"    {slug:<32} {secret}" for slug, secret in keys)
+        report += f"\n  API keys (read-only scopes; shown this once, never again):\n{shown}"
+    return report
+
+
+DEMO_KEY_NAME = "Demo key"
+DEMO_KEY_SCOPES = [
+    Permission.MEMBERS_READ,
+    Permission.CUSTOMERS_READ,
+    Permission.INVOICES_READ,
+    Permission.REPORTS_READ,
+]
+
+
+async def _demo_api_keys(session: AsyncSession, settings: Settings) -> list[tuple[str, str]]:
+    """One read-only key per demo organization that has none, made by its owner as the API
+    would (so the audit log shows it): (slug, secret) of each key made."""
+    made = []
+    hasher = api_key_hasher(settings.secret_key.get_secret_value())
+    for slug in DEMO_ORGANIZATIONS:
+        organization = await _organization(session, slug)
+        has_key = await session.scalar(
+            select(ApiKey.id).where(ApiKey.org_id == organization.id, ApiKey.name == DEMO_KEY_NAME)
+        )
+        owner_id = await session.scalar(
+            select(Membership.user_id).where(
+                Membership.org_id == organization.id, Membership.role == Role.OWNER
+            )
+        )
+        if has_key is not None or owner_id is None:
+            continue
+        owner = OrgContext(
+            organization=organization,
+            principal=Principal(user_id=owner_id, session_id=SEED_SESSION),
+            role=Role.OWNER,
+            permissions=ROLE_PERMISSIONS[Role.OWNER],
+        )
+        created = await api_keys.create_api_key(
+            session=session,
+            context=owner,
+            hasher=hasher,
+            name=DEMO_KEY_NAME,
+            scopes=DEMO_KEY_SCOPES,
+            expires_at=None,
+            max_per_org=settings.max_api_keys_per_org,
+        )
+        made.append((slug, created.secret))
+    return made
+
+
+# The demo data is made by the seed, not in a signed-in session: no session id to name.
+SEED_SESSION = uuid.UUID(int=0)

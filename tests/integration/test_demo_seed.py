@@ -37,8 +37,14 @@ async def test_seed_is_idempotent_and_the_logins_work(make_client: ClientFactory
         "Demo data: 6 new users.",
         "  Sign in with (password: the DEMO_PASSWORD you set):",
     ]
-    assert first.splitlines()[2:] == [f"    {email:<32} {role.value}" for email, _, _, role in DEMO_USERS]
+    assert first.splitlines()[2:8] == [f"    {email:<32} {role.value}" for email, _, _, role in DEMO_USERS]
+    keys_heading, *key_lines = first.splitlines()[8:]
+    assert keys_heading == "  API keys (read-only scopes; shown this once, never again):"
+    keys = dict(line.split() for line in key_lines)
+    assert sorted(keys) == ["acme", "globex"]
+    assert all(secret.startswith("ik_") for secret in keys.values())
     assert second.splitlines()[0] == "Demo data: 0 new users."
+    assert "API keys" not in second  # made once, shown once
     engine = create_async_engine(database_url)
     async with engine.connect() as connection:
         rows = (
@@ -65,4 +71,12 @@ async def test_seed_is_idempotent_and_the_logins_work(make_client: ClientFactory
     ]
     async with make_client() as client:
         response = await login(client, "owner@acme.example.com", "a demo password for tests")
-    assert response.status_code == 200
+        assert response.status_code == 200
+        owner = {"Authorization": f"Bearer {response.json()['access_token']}"}
+        [acme] = (await client.get("/api/v1/orgs", headers=owner)).json()["items"]
+        key = {"Authorization": f"Bearer {keys['acme']}"}
+        assert (await client.get(f"/api/v1/orgs/{acme['id']}/members", headers=key)).status_code == 200
+        assert (await client.get(f"/api/v1/orgs/{acme['id']}/api-keys", headers=key)).status_code == 403
+        history = (await client.get(f"/api/v1/orgs/{acme['id']}/audit-log", headers=owner)).json()["items"]
+        assert [entry["action"] for entry in history] == ["api_key.created"]
+        assert history[0]["actor_id"] == (await client.get("/api/v1/users/me", headers=owner)).json()["id"]
