@@ -30,6 +30,10 @@ def rate_limit_policies(settings: Settings) -> dict[str, RateLimitPolicy]:
         "verify": settings.rate_limit_verify,
         "refresh": settings.rate_limit_refresh,
         "mail_per_recipient": settings.rate_limit_mail_per_recipient,
+        "api": settings.rate_limit_api,
+        "api_org": settings.rate_limit_api_org,
+        # Per-route overrides of "api", named after the operation.
+        **{f"api:{operation}": spec for operation, spec in settings.rate_limit_api_routes.items()},
     }
     return {name: RateLimitPolicy.parse(name, spec) for name, spec in specs.items()}
 

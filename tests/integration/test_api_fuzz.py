@@ -81,6 +81,8 @@ RATE_LIMIT_POLICIES = (
     "PASSWORD_FORGOT",
     "VERIFY",
     "REFRESH",
+    "API",
+    "API_ORG",
 )
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
@@ -310,6 +312,7 @@ def live_api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
             # The fuzzer makes an organization for each case that spends one.
             "MAX_ORGANIZATIONS_PER_USER": "10000",
             "MAX_API_KEYS_PER_ORG": "10000",
+            "RATE_LIMIT_API_ROUTES": "{}",
         }
         for command in (["seed-demo"], ["grant-platform-admin", ADMIN_EMAIL]):
             result = invoicer(*command, env=env)

@@ -6,13 +6,14 @@ import functools
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Request, Response, Security
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.contract import Declares, Operation, declare
 from app.api.dependencies.background import AfterResponseDep
 from app.api.dependencies.core import DatabaseDep, SessionDep, SettingsDep
+from app.api.dependencies.rate_limit import limit_caller
 from app.core.config import Settings
 from app.core.errors import (
     ApiKeyNotAllowedError,
@@ -20,6 +21,7 @@ from app.core.errors import (
     InvalidAccessTokenError,
     NotAuthenticatedError,
     PermissionDeniedError,
+    RateLimitedError,
 )
 from app.core.security.api_keys import ApiKeyHasher, looks_like_api_key
 from app.core.security.csrf import csrf_token_valid
@@ -86,6 +88,7 @@ ApiKeyHasherDep = Annotated[ApiKeyHasher, Depends(get_api_key_hasher)]
 
 async def get_current_caller(
     request: Request,
+    response: Response,
     database: DatabaseDep,
     session: SessionDep,
     settings: SettingsDep,
@@ -103,8 +106,11 @@ async def get_current_caller(
         now = utcnow()
         if api_keys.needs_touch(key, now):
             after_response.run("api_key_last_used", functools.partial(_mark_used, key=key, now=now))
-        return key
-    return await _current_user(request, database, settings, codec, revocations, bearer_token)
+        caller: Caller = key
+    else:
+        caller = await _current_user(request, database, settings, codec, revocations, bearer_token)
+    await limit_caller(request, response, caller)
+    return caller
 
 
 async def _mark_used(session: AsyncSession, *, key: ApiKeyPrincipal, now: datetime) -> None:
@@ -179,9 +185,15 @@ def _principal_contract(operation: Operation) -> Declares:
     if unsafe:
         browser[CSRF_HEADER_SCHEME] = []
     return Declares(
-        problems=(NotAuthenticatedError, InvalidAccessTokenError, *((CsrfError,) if unsafe else ())),
-        # Every response to a request with credentials is no-store (security_headers.py).
-        success_headers=("Cache-Control",),
+        problems=(
+            NotAuthenticatedError,
+            InvalidAccessTokenError,
+            *((CsrfError,) if unsafe else ()),
+            RateLimitedError,
+        ),
+        # Every response to a request with credentials is no-store (security_headers.py), and
+        # every authenticated route is rate-limited per caller.
+        success_headers=("Cache-Control", "RateLimit", "RateLimit-Policy"),
         security=({oauth2_scheme.scheme_name: []}, browser),
         security_schemes={
             SESSION_COOKIE_SCHEME: {

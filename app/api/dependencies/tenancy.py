@@ -10,13 +10,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Request, Response
 
 from app.api.contract import Declares, declare
 from app.api.dependencies.auth import CurrentCaller
 from app.api.dependencies.core import SessionDep
-from app.api.dependencies.rate_limit import client_address
-from app.core.errors import NotFoundError, PermissionDeniedError
+from app.api.dependencies.rate_limit import client_address, enforce
+from app.core.errors import NotFoundError, PermissionDeniedError, RateLimitedError
 from app.core.permissions import Permission
 from app.services import organizations
 from app.services.organizations import OrgContext
@@ -27,12 +27,16 @@ PERMISSIONS_EXTENSION = "x-required-permissions"
 async def get_org_context(
     org_id: Annotated[uuid.UUID, Path(description="The organization's id.")],
     request: Request,
+    response: Response,
     caller: CurrentCaller,
     session: SessionDep,
 ) -> OrgContext:
-    return await organizations.open_organization(
+    context = await organizations.open_organization(
         session=session, org_id=org_id, principal=caller, client_ip=client_address(request)
     )
+    # Counted once the caller is known to belong: nobody spends another organization's quota.
+    await enforce(request, response, policy_name="api_org", key=f"org:{context.org_id}")
+    return context
 
 
 CurrentOrg = Annotated[OrgContext, Depends(get_org_context)]
@@ -66,7 +70,7 @@ API_KEY_SCHEME = "ApiKey"
 declare(
     get_org_context,
     Declares(
-        problems=(NotFoundError,),
+        problems=(NotFoundError, RateLimitedError),
         security=({API_KEY_SCHEME: []},),
         security_schemes={
             API_KEY_SCHEME: {

@@ -231,6 +231,19 @@ class Settings(BaseSettings):
         default="5 per hour",
         description="Unsolicited emails (verification, sign-up notice, password reset) to one address.",
     )
+    rate_limit_api: str = Field(
+        default="600/minute", description="Every /api/v1 route, per caller (a user, or an API key)."
+    )
+    rate_limit_api_org: str = Field(
+        default="3000/minute", description="An organization's routes, per organization (all its callers)."
+    )
+    rate_limit_api_routes: dict[str, str] = Field(
+        default_factory=lambda: {
+            "organizations-create_organization": "20/hour",
+            "api-keys-create_api_key": "30/hour",
+        },
+        description="Per-route overrides of RATE_LIMIT_API, by operation id (JSON).",
+    )
     rate_limit_ipv6_prefix_length: int = Field(
         default=64,
         ge=32,
@@ -278,10 +291,19 @@ class Settings(BaseSettings):
         "rate_limit_verify",
         "rate_limit_refresh",
         "rate_limit_mail_per_recipient",
+        "rate_limit_api",
+        "rate_limit_api_org",
     )
     @classmethod
     def _valid_rate_limit(cls, value: str) -> str:
         parse_rate_limit(value)  # raises ValueError on a malformed policy
+        return value
+
+    @field_validator("rate_limit_api_routes")
+    @classmethod
+    def _valid_route_limits(cls, value: dict[str, str]) -> dict[str, str]:
+        for spec in value.values():
+            parse_rate_limit(spec)
         return value
 
     @field_validator("public_base_url")
