@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import AwareDatetime
 
-from app.api.contract import sets_headers
+from app.api.contract import response_header
 from app.api.dependencies.core import SessionDep
 from app.api.dependencies.features import RequireFeature
 from app.api.dependencies.pagination import CursorParamsDep
@@ -52,7 +52,8 @@ def entry_public(entry: AuditLogEntry) -> AuditLogEntryPublic:
     description="Every change in the organization (who, what, which object, from which request "
     "and address), newest first, with keyset pagination: follow `next_cursor` or the `Link` "
     "header. A cursor works only for the list and filters it came from.",
-    responses=sets_headers(200, "Link"),
+    # `Link` only while there is a next page.
+    responses={200: {"headers": {"Link": response_header("Link", required=False)}}},
 )
 async def list_audit_log(
     context: AuditReader,
