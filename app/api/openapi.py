@@ -69,6 +69,11 @@ TAGS: list[dict[str, Any]] = [
         "name": "admin",
         "description": "Platform administration, for Invoicer's operators (`invoicer grant-platform-admin`).",
     },
+    {
+        "name": "invitations",
+        "description": "Joining an organization by an emailed, single-use link: accepted signed in, "
+        "or used to sign up.",
+    },
     {"name": "audit", "description": "The append-only record of every change in an organization."},
     {"name": "health", "description": "Liveness and readiness probes (application/health+json)."},
 ]

@@ -82,6 +82,33 @@ class InvalidCursorError(BadRequestError):
         super().__init__("The cursor is invalid for this list; start again without one.")
 
 
+class InvalidInvitationError(BadRequestError):
+    code = "invalid_invitation"
+    title = "Invalid invitation"
+    when = "an invitation token that names no invitation (or one of a deleted organization)"
+
+    def __init__(self) -> None:
+        super().__init__("This invitation link is not valid.")
+
+
+class InvitationExpiredError(BadRequestError):
+    code = "invitation_expired"
+    title = "Invitation expired"
+    when = "an invitation past its 7 days: ask for a new one"
+
+
+class InvitationRevokedError(BadRequestError):
+    code = "invitation_revoked"
+    title = "Invitation revoked"
+    when = "an invitation the organization withdrew (or replaced with a newer one)"
+
+
+class InvitationUsedError(BadRequestError):
+    code = "invitation_used"
+    title = "Invitation already used"
+    when = "an invitation that was already accepted: each is good once"
+
+
 class InvalidOneTimeTokenError(BadRequestError):
     code = "invalid_one_time_token"
     title = "Invalid or expired token"
@@ -218,6 +245,12 @@ class ApiKeyNotAllowedError(PermissionDeniedError):
     when = "an API key on a route about a person's own account (keys act only under `/orgs/{org_id}/`)"
 
 
+class InvitationWrongAccountError(PermissionDeniedError):
+    code = "invitation_wrong_account"
+    title = "Invitation for another address"
+    when = "accepting an invitation sent to another email address than the signed-in account's"
+
+
 class FeatureDisabledError(PermissionDeniedError):
     code = "feature_disabled"
     title = "Feature disabled"
@@ -303,6 +336,18 @@ class ValidationFailedError(AppError):
             detail or f"{count} invalid field{'s' if count != 1 else ''}; see errors.",
             extensions={"errors": list(errors)},
         )
+
+
+class AlreadyMemberError(ConflictError):
+    code = "already_member"
+    title = "Already a member"
+    when = "inviting, or accepting for, an account that already belongs to the organization"
+
+
+class AlreadyRegisteredError(ConflictError):
+    code = "already_registered"
+    title = "Account exists"
+    when = "signing up through an invitation for an address that has an account: sign in and accept"
 
 
 class LastOwnerError(ConflictError):

@@ -5,6 +5,7 @@ from app.models.audit import AuditLogEntry
 from app.models.auth_session import AuthSession, RefreshToken
 from app.models.base import Base
 from app.models.feature_flag import FeatureFlag
+from app.models.invitation import Invitation
 from app.models.one_time_token import OneTimeToken, TokenPurpose
 from app.models.organization import Membership, Organization
 from app.models.user import User
@@ -15,6 +16,7 @@ __all__ = [
     "AuthSession",
     "Base",
     "FeatureFlag",
+    "Invitation",
     "Membership",
     "OneTimeToken",
     "Organization",

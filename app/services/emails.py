@@ -78,3 +78,16 @@ def password_changed_notice(*, to: str) -> OutgoingEmail:
         subject="Your Invoicer password was changed",
         body="Your password was just changed. If this was not you, reset it now and contact support.",
     )
+
+
+def invitation_email(*, to: str, organization: str, role: str, base_url: str, token: str) -> OutgoingEmail:
+    link = _link(base_url, "/invitations/accept", token)
+    return OutgoingEmail(
+        to=to,
+        subject=f"You are invited to {organization} on Invoicer",
+        body=(
+            f"You are invited to join {organization} on Invoicer as {role}.\n\n"
+            f"Accept with this link (valid for 7 days, once):\n{link}\n\n"
+            "If you did not expect this, ignore this message."
+        ),
+    )

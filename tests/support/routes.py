@@ -15,6 +15,7 @@ PUBLIC_OPERATIONS = frozenset(
         ("POST", "/api/v1/auth/password/forgot"),
         ("POST", "/api/v1/auth/password/reset"),
         ("POST", "/api/v1/auth/session"),
+        ("POST", "/api/v1/invitations/signup"),
     }
 )
 

@@ -7,7 +7,7 @@ from functools import cache
 from fastapi import APIRouter, Depends
 
 from app.api.dependencies.auth import get_current_caller
-from app.api.routers import admin, api_keys, audit, auth, members, organizations, users
+from app.api.routers import admin, api_keys, audit, auth, invitations, members, organizations, users
 
 API_PREFIX = "/api/v1"
 
@@ -18,6 +18,7 @@ def build_api_router() -> APIRouter:
     # Public: every route in these routers is reachable without credentials, on purpose.
     api.include_router(auth.token_router)
     api.include_router(auth.public_router)
+    api.include_router(invitations.public_answers)
     # Everything else requires a principal, enforced once at this level.
     authenticated = APIRouter(dependencies=[Depends(get_current_caller)])
     authenticated.include_router(auth.router)
@@ -28,5 +29,7 @@ def build_api_router() -> APIRouter:
     authenticated.include_router(members.router)
     authenticated.include_router(api_keys.router)
     authenticated.include_router(audit.router)
+    authenticated.include_router(invitations.router)
+    authenticated.include_router(invitations.answers)
     api.include_router(authenticated)
     return api

@@ -200,6 +200,13 @@ class Settings(BaseSettings):
         default_factory=lambda: dict(DEFAULTS),
         description='Feature flags of organizations without an override, as JSON: {"audit_log": true}.',
     )
+    invitation_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=3600, le=30 * 24 * 3600)
+    max_pending_invitations_per_org: int = Field(
+        default=100,
+        ge=1,
+        le=10_000,
+        description="Invitations waiting for an answer, per organization (409 beyond).",
+    )
     max_api_keys_per_org: int = Field(
         default=50, ge=1, le=10_000, description="Live API keys one organization may have (409 beyond)."
     )
