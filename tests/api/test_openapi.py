@@ -70,6 +70,11 @@ OPERATION_IDS = {
     ("DELETE", "/api/v1/orgs/{org_id}/api-keys/{api_key_id}"): "api-keys-revoke_api_key",
     ("GET", "/api/v1/orgs/{org_id}/audit-log"): "audit-list_audit_log",
     ("GET", "/api/v1/orgs/{org_id}/features"): "organizations-read_features",
+    ("POST", "/api/v1/orgs/{org_id}/invitations"): "invitations-create_invitation",
+    ("GET", "/api/v1/orgs/{org_id}/invitations"): "invitations-list_invitations",
+    ("DELETE", "/api/v1/orgs/{org_id}/invitations/{invitation_id}"): "invitations-revoke_invitation",
+    ("POST", "/api/v1/invitations/accept"): "invitations-accept_invitation",
+    ("POST", "/api/v1/invitations/signup"): "invitations-sign_up_with_invitation",
 }
 
 

@@ -62,6 +62,13 @@ CALLS: dict[tuple[str, str], Call] = {
     ("DELETE", "/api/v1/orgs/{org_id}/api-keys/{api_key_id}"): Call(path_params={"api_key_id": MISSING}),
     ("GET", "/api/v1/orgs/{org_id}/audit-log"): Call(),
     ("GET", "/api/v1/orgs/{org_id}/features"): Call(),
+    ("GET", "/api/v1/orgs/{org_id}/invitations"): Call(),
+    ("POST", "/api/v1/orgs/{org_id}/invitations"): Call(
+        body={"email": "viewer@acme.example.com", "role": "viewer"}
+    ),
+    ("DELETE", "/api/v1/orgs/{org_id}/invitations/{invitation_id}"): Call(
+        path_params={"invitation_id": MISSING}
+    ),
 }
 # Leaving is not harmless: it is covered by tests/api/test_members.py, for every role.
 NOT_IN_MATRIX = {("DELETE", "/api/v1/orgs/{org_id}/members/me")}

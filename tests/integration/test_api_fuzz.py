@@ -329,6 +329,7 @@ def live_api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
                 owner_database_url=storage.get("MIGRATION_DATABASE_URL", storage["DATABASE_URL"]),
                 token=lambda: api.shared_token,
                 member_id=api.member_id,
+                admin_email=ADMIN_EMAIL,
             )
             yield api
             problems = api.problems()

@@ -28,7 +28,7 @@ from app.core.email_address import normalize_email
 from app.core.permissions import Role
 from app.core.security.jwt import AccessTokenCodec
 from app.core.security.opaque import hash_token, new_token
-from app.models import AuthSession, Membership, Organization, RefreshToken, User
+from app.models import AuthSession, Invitation, Membership, Organization, RefreshToken, User
 from app.models.base import new_id, utcnow
 from app.services.accounts import slugify
 from tests.conftest import settings_for_test
@@ -134,6 +134,22 @@ async def add_membership(
 ) -> None:
     """An existing account joins an organization with `role`."""
     await _write(_database_url(database), [Membership(user_id=user_id, org_id=org_id, role=role)])
+
+
+async def make_invitation(
+    database: str | httpx.AsyncClient, *, org_id: uuid.UUID, email: str, role: Role = Role.MEMBER
+) -> str:
+    """A pending invitation as `invite` leaves it (without the mail): returns its token."""
+    token = new_token()
+    invitation = Invitation(
+        org_id=org_id,
+        email=normalize_email(email),
+        role=role,
+        token_hash=hash_token(token),
+        expires_at=utcnow() + timedelta(days=7),
+    )
+    await _write(_database_url(database), [invitation])
+    return token
 
 
 async def add_member(

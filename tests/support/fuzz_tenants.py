@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from app.core.permissions import Role
-from tests.support.factories import add_member, add_membership
+from tests.support.factories import add_member, add_membership, make_invitation, make_user
 
 Operation = tuple[str, str]
 ORG = "/api/v1/orgs/{org_id}"
@@ -32,11 +32,44 @@ class TenantValues:
     member_id: str
     _acme_id: str | None = None
 
+    admin_email: str = ""
+
     def handles(self, operation: Operation) -> bool:
-        return operation[1].startswith(ORG)
+        return operation[1].startswith(ORG) or operation[1].startswith("/api/v1/invitations/")
+
+    def fill_answer(self, case: Any, operation: Operation) -> None:
+        """An invitation's answer: a fresh invitation to the admin (from an organization they are
+        not in), or to a new address for a sign-up."""
+        if not isinstance(case.body, dict):
+            return
+        if operation == ("POST", "/api/v1/invitations/accept"):
+            stranger = asyncio.run(
+                make_user(
+                    self.owner_database_url,
+                    f"fuzz-owner-{uuid.uuid4().hex[:12]}@example.com",
+                    organization="Elsewhere",
+                )
+            )
+            assert stranger.org_id is not None
+            case.body["token"] = asyncio.run(
+                make_invitation(self.owner_database_url, org_id=stranger.org_id, email=self.admin_email)
+            )
+        elif operation == ("POST", "/api/v1/invitations/signup"):
+            case.body["token"] = asyncio.run(
+                make_invitation(
+                    self.owner_database_url,
+                    org_id=uuid.UUID(self.acme_id),
+                    email=f"fuzz-new-{uuid.uuid4().hex[:12]}@example.com",
+                )
+            )
+            password = str(case.body.get("password", ""))
+            case.body["password"] = (password + "-padded to a long enough password")[:200]
 
     def fill(self, case: Any, operation: Operation) -> None:
         path = operation[1]
+        if not path.startswith(ORG):
+            self.fill_answer(case, operation)
+            return
         case.path_parameters["org_id"] = self.acme_id
         if operation == ("DELETE", ORG):
             org_id, slug = self._new_organization(second_owner=False)
@@ -51,6 +84,8 @@ class TenantValues:
             case.path_parameters["user_id"] = self._new_member()
         elif path == f"{ORG}/members/{{user_id}}":
             case.path_parameters["user_id"] = self.member_id
+        elif operation == ("DELETE", f"{ORG}/invitations/{{invitation_id}}"):
+            case.path_parameters["invitation_id"] = self._new_invitation()
         elif operation == ("DELETE", f"{ORG}/api-keys/{{api_key_id}}"):
             case.path_parameters["api_key_id"] = self._new_key()
         elif operation == ("POST", f"{ORG}/api-keys") and isinstance(case.body, dict):
@@ -99,6 +134,14 @@ class TenantValues:
             )
         )
         return str(member.id)
+
+    def _new_invitation(self) -> str:
+        created = self._call(
+            "POST",
+            f"/api/v1/orgs/{self.acme_id}/invitations",
+            json={"email": f"fuzz-invitee-{uuid.uuid4().hex[:12]}@example.com", "role": "viewer"},
+        )
+        return str(created.json()["id"])
 
     def _new_key(self) -> str:
         created = self._call(
