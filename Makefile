@@ -14,7 +14,7 @@ unexport PYTHONDONTWRITEBYTECODE
 # pytest-xdist worker processes for the suite.
 TEST_WORKERS ?= 2
 
-.PHONY: help uv sync node run dev serve migrate seed lint fmt typecheck test test-fast test-sqlite test-postgres bench-login bench-reads bench-server bench-profile bench-memory bench-soak mutation clean
+.PHONY: help uv sync node run dev serve migrate seed lint fmt typecheck test test-fast test-sqlite test-postgres bench-login bench-reads bench-tenant bench-server bench-profile bench-memory bench-soak mutation clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -86,6 +86,10 @@ bench-login: sync ## Login under load vs. raw argon2id rate (needs wrk, PostgreS
 bench-reads: sync ## Authenticated reads under load vs. /livez in the same run (needs wrk, PostgreSQL, Redis)
 	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 2; }
 	@$(UV) run --frozen python bench/reads.py
+
+bench-tenant: sync ## A tenant list of 50 (RLS, rate limits) vs a bare asyncpg route, same run (needs wrk, PostgreSQL, Redis)
+	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 2; }
+	@$(UV) run --frozen python bench/tenant_reads.py
 
 bench-server: sync ## The bounded HTTP protocol vs uvicorn's stock one, same run (needs wrk; SQLite)
 	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 2; }

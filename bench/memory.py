@@ -24,7 +24,7 @@ import httpx
 
 from app.core.config import load_settings
 from app.main import create_app
-from bench.stack import DEMO_OWNER, DEMO_PASSWORD, REDIS_URL, seeded_database
+from bench.stack import DEMO_OWNER, DEMO_PASSWORD, REDIS_URL, api_database_url, seeded_database
 
 WARM_UP_REQUESTS = 300
 
@@ -84,7 +84,8 @@ async def measure(database_url: str, *, requests: int, top: int) -> None:
     settings = load_settings(
         app_env="test",
         log_level="WARNING",
-        database_url=database_url,
+        database_url=api_database_url(database_url),  # the API's role: row-level security binds it
+        migration_database_url=database_url,
         redis_url=REDIS_URL,
         rate_limit_refresh="1000000/minute",
         rate_limit_login="1000000/minute",

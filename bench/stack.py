@@ -1,6 +1,11 @@
 """The full stack a benchmark runs against: `invoicer serve` (1 worker) on a fresh, seeded
 PostgreSQL database with Redis, on a free loopback port; torn down afterwards.
 
+As in production, migrations run as the tables' owner (BENCH_POSTGRES_URL's user, as
+MIGRATION_DATABASE_URL) and the server connects as its own role that owns nothing
+(BENCH_POSTGRES_API_ROLE, created and granted by `invoicer migrate`), so row-level security
+binds every tenant query the benchmarks measure.
+
 Needs PostgreSQL and Redis on loopback (BENCH_POSTGRES_URL, BENCH_REDIS_URL to override).
 """
 
@@ -22,13 +27,15 @@ from pathlib import Path
 
 import httpx
 import psutil
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 POSTGRES_ADMIN_URL = os.environ.get(
     "BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 )
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+# The PostgreSQL user the server connects as (LOGIN, no password: loopback trust as for the owner).
+API_ROLE = os.environ.get("BENCH_POSTGRES_API_ROLE", "invoicer_api_bench")
 # The demo users `seed-demo` creates (app/services/demo.py), all with this password.
 DEMO_PASSWORD = "benchmark passphrase 2026"
 DEMO_OWNER = "owner@acme.example.com"
@@ -38,6 +45,12 @@ DEMO_OWNER = "owner@acme.example.com"
 class Stack:
     base_url: str
     pid: int
+    owner_database_url: str  # the tables' owner: bypasses row-level security
+
+
+def api_database_url(owner_url: str) -> str:
+    """The same database as `owner_url`, as the API's role."""
+    return make_url(owner_url).set(username=API_ROLE, password=None).render_as_string(hide_password=False)
 
 
 def free_port() -> int:
@@ -74,11 +87,12 @@ def _wait_until_ready(base_url: str) -> None:
     raise SystemExit("the server did not become ready")
 
 
-def _environment(database_url: str, extra_env: dict[str, str]) -> dict[str, str]:
+def _environment(owner_url: str, extra_env: dict[str, str]) -> dict[str, str]:
     return {
         **os.environ,
         "APP_ENV": "test",
-        "DATABASE_URL": database_url,
+        "DATABASE_URL": api_database_url(owner_url),
+        "MIGRATION_DATABASE_URL": owner_url,
         "REDIS_URL": REDIS_URL,
         "LOG_LEVEL": "WARNING",
         "DEMO_PASSWORD": DEMO_PASSWORD,
@@ -88,7 +102,10 @@ def _environment(database_url: str, extra_env: dict[str, str]) -> dict[str, str]
 
 @contextmanager
 def seeded_database() -> Iterator[str]:
-    """A new PostgreSQL database, migrated and holding the demo users; dropped afterwards."""
+    """A new PostgreSQL database, migrated and holding the demo users; dropped afterwards.
+
+    Yields the owner's URL (api_database_url() gives the API role's).
+    """
     name = f"invoicer_bench_{os.getpid()}"
     url = asyncio.run(_create_database(name))
     try:
@@ -118,7 +135,7 @@ def seeded_server(*, extra_env: dict[str, str], serve_script: Path | None = None
         try:
             base_url = f"http://127.0.0.1:{port}"
             _wait_until_ready(base_url)
-            yield Stack(base_url=base_url, pid=server.pid)
+            yield Stack(base_url=base_url, pid=server.pid, owner_database_url=url)
         finally:
             server.terminate()
             server.wait(timeout=30)
