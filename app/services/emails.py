@@ -19,6 +19,12 @@ class RecipientQuota:
         self._limiter = limiter
         self._policy = policy
 
+    @property
+    def retry_after_seconds(self) -> int:
+        """When asking again is sure to be allowed: a whole window (the quota's exact reset is
+        not worth a second round trip on a refusal)."""
+        return self._policy.window_seconds
+
     async def allow(self, recipient: str) -> bool:
         """Count one message to `recipient` if the quota allows it (atomically)."""
         return await self._limiter.acquire(self._policy, recipient)

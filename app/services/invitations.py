@@ -91,7 +91,10 @@ async def invite(
         limit = settings.max_pending_invitations_per_org
         raise ConflictError(f"An organization may have at most {limit} pending invitations.")
     if not await quota.allow(email):
-        raise RateLimitedError("Too many emails to this address lately; try again later.")
+        raise RateLimitedError(
+            "Too many emails to this address lately; try again later.",
+            headers={"Retry-After": str(quota.retry_after_seconds)},
+        )
     token = new_token()
     invitation = Invitation(
         org_id=context.org_id,

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.core.permissions import Role
+from tests.conftest import ClientFactory
 from tests.support.accounts import PASSWORD, bearer, login
 from tests.support.factories import account_with_tokens, add_membership, make_user, signed_in
 from tests.support.smtp import MailSink
@@ -244,3 +245,21 @@ async def test_signing_up_refuses_a_weak_password_and_a_taken_address(
         "/api/v1/invitations/signup", json={"token": token, "password": NEW_PASSWORD, "full_name": "T"}
     )
     assert (taken.status_code, taken.json()["code"]) == (409, "already_registered")
+
+
+async def test_one_address_receives_a_bounded_number_of_invitations(
+    make_client: ClientFactory, mail: MailSink
+) -> None:
+    async with make_client(rate_limit_mail_per_recipient="2/hour") as client:
+        acme = await make_tenant(client)
+        body = {"email": "popular@example.com", "role": "viewer"}
+        statuses = [
+            (
+                await client.post(acme.path("/invitations"), headers=acme.auth[Role.ADMIN], json=body)
+            ).status_code
+            for _ in range(3)
+        ]
+        assert statuses == [201, 201, 429]
+        refused = await client.post(acme.path("/invitations"), headers=acme.auth[Role.ADMIN], json=body)
+        assert int(refused.headers["retry-after"]) == 3600
+        assert len(mail.to("popular@example.com")) == 2

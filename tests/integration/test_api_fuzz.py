@@ -83,6 +83,7 @@ RATE_LIMIT_POLICIES = (
     "REFRESH",
     "API",
     "API_ORG",
+    "MAIL_PER_RECIPIENT",
 )
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
