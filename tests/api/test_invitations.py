@@ -12,9 +12,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.core.permissions import Role
+from tests.api.test_pages import assert_is_page
 from tests.conftest import ClientFactory
 from tests.support.accounts import PASSWORD, bearer, login
 from tests.support.factories import account_with_tokens, add_membership, make_user, signed_in
+from tests.support.pages import form_in, link_in, path_and_query, submit
 from tests.support.smtp import MailSink
 from tests.support.tenants import Tenant, make_tenant
 
@@ -263,3 +265,36 @@ async def test_one_address_receives_a_bounded_number_of_invitations(
         refused = await client.post(acme.path("/invitations"), headers=acme.auth[Role.ADMIN], json=body)
         assert int(refused.headers["retry-after"]) == 3600
         assert len(mail.to("popular@example.com")) == 2
+
+
+async def test_the_emailed_link_opens_a_page_whose_form_joins(
+    client: httpx.AsyncClient, acme: Tenant, mail: MailSink
+) -> None:
+    await client.post(
+        acme.path("/invitations"),
+        headers=acme.auth[Role.ADMIN],
+        json={"email": "by-page@example.com", "role": "member"},
+    )
+    link = link_in(mail.last_to("by-page@example.com").body, "/invitations/accept")
+    for _ in range(2):  # a mail scanner, then the person: opening spends nothing
+        opened = await client.get(path_and_query(link))
+        assert_is_page(opened, 200)
+    form = form_in(opened)
+    assert form.action == "/invitations/accept"
+    differ = await submit(client, form, full_name="By Page", password=NEW_PASSWORD, password_again="other")
+    assert_is_page(differ, 422)
+    joined = await submit(
+        client, form, full_name="By Page", password=NEW_PASSWORD, password_again=NEW_PASSWORD
+    )
+    assert_is_page(joined, 200)
+    assert "you have joined" in joined.text
+    signed_in = await login(client, "by-page@example.com", NEW_PASSWORD)
+    assert signed_in.status_code == 200
+    assert (
+        await client.get(acme.path("/members"), headers=bearer(signed_in.json()["access_token"]))
+    ).status_code == 200
+    again = await submit(
+        client, form, full_name="By Page", password=NEW_PASSWORD, password_again=NEW_PASSWORD
+    )
+    assert_is_page(again, 400)
+    assert "already used" in again.text.lower() or "no longer works" in again.text

@@ -24,7 +24,7 @@ from tests.conftest import ClientFactory
 from tests.support.accounts import PASSWORD, login, signup, verified_account
 from tests.support.logs import json_log_lines
 from tests.support.otlp import OtlpSink
-from tests.support.pages import form_in, link_in, path_and_query, submit
+from tests.support.pages import assert_is_page, form_in, link_in, path_and_query, submit
 from tests.support.smtp import MailSink
 
 pytestmark = pytest.mark.anyio
@@ -32,24 +32,6 @@ pytestmark = pytest.mark.anyio
 EMAIL = "pages@example.com"
 NEW_PASSWORD = "a whole new passphrase 2026"
 HOSTILE_TOKEN = "\"><script>alert(1)</script><b x='1"
-
-
-def assert_is_page(response: httpx.Response, status: int) -> None:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "text/html; charset=utf-8"
-    assert response.headers["cache-control"] == "no-store"
-    assert response.headers["referrer-policy"] == "no-referrer"
-    assert response.headers["x-frame-options"] == "DENY"
-    policy = dict(
-        directive.split(" ", 1) for directive in response.headers["content-security-policy"].split("; ")
-    )
-    assert policy["default-src"] == "'none'"
-    assert policy["frame-ancestors"] == "'none'"
-    assert policy["form-action"] == "'self'"
-    assert policy["style-src"].startswith("'sha256-")  # the inline stylesheet, by hash
-    assert "script-src" not in policy  # so default-src 'none': no script runs
-    assert "<script" not in response.text
-    assert "://" not in response.text  # nothing loaded or linked from elsewhere
 
 
 async def test_the_verification_link_opens_a_page_whose_form_confirms_the_address(

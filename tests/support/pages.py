@@ -60,3 +60,21 @@ async def submit(client: httpx.AsyncClient, form: Form, **filled: str) -> httpx.
     """POST the form, form-encoded, with its hidden values and the fields a person filled in."""
     assert form.method == "post"
     return await client.post(form.action, data={**form.fields, **filled})
+
+
+def assert_is_page(response: httpx.Response, status: int) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.headers["x-frame-options"] == "DENY"
+    policy = dict(
+        directive.split(" ", 1) for directive in response.headers["content-security-policy"].split("; ")
+    )
+    assert policy["default-src"] == "'none'"
+    assert policy["frame-ancestors"] == "'none'"
+    assert policy["form-action"] == "'self'"
+    assert policy["style-src"].startswith("'sha256-")  # the inline stylesheet, by hash
+    assert "script-src" not in policy  # so default-src 'none': no script runs
+    assert "<script" not in response.text
+    assert "://" not in response.text  # nothing loaded or linked from elsewhere

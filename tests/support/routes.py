@@ -30,6 +30,8 @@ PUBLIC_PAGES = frozenset(
         ("POST", "/reset-password"),
         ("GET", "/forgot-password"),
         ("POST", "/forgot-password"),
+        ("GET", "/invitations/accept"),
+        ("POST", "/invitations/accept"),
     }
 )
 HIDDEN_ROUTES = PUBLIC_PAGES | {

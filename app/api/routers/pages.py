@@ -89,12 +89,12 @@ class PageRoute(APIRoute):
             try:
                 return _with_rate_limit_fields(request, await handler(request))
             except RateLimitedError as error:
-                refusal = _message_page(
+                refusal = message_page(
                     settings, error.title, error.detail, status_code=error.status, headers=error.headers
                 )
                 raise RefusalPageError(refusal) from error
             except RequestValidationError as error:
-                refusal = _message_page(
+                refusal = message_page(
                     settings,
                     "The form could not be read",
                     "Go back, and send the form again.",
@@ -108,12 +108,15 @@ class PageRoute(APIRoute):
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 
-def install_pages(app: FastAPI) -> None:
+def install_pages(app: FastAPI, *more: APIRouter) -> None:
+    """This module's pages, and `more` built on its helpers (app/api/routers/invitation_pages.py)."""
     app.include_router(router)
+    for pages in more:
+        app.include_router(pages)
     app.add_exception_handler(RefusalPageError, _send_refusal)
 
 
-def _message_page(
+def message_page(
     settings: Settings,
     title: str,
     message: str,
@@ -128,30 +131,30 @@ def _message_page(
     )
 
 
-def _error(message: str) -> Markup:
+def error_line(message: str) -> Markup:
     return render('<p class="error" role="alert">$message</p>', message=message)
 
 
-def _path(request: Request, path: str) -> str:
+def app_path(request: Request, path: str) -> str:
     """A path of this app as the browser sees it (behind a proxy that adds a prefix too)."""
     return f"{request.scope.get('root_path', '')}{path}"
 
 
-def _duration(seconds: int) -> str:
+def duration_text(seconds: int) -> str:
     if seconds >= 2 * 3600:
         return f"{seconds // 3600} hours"
     return f"{math.ceil(seconds / 60)} minutes"
 
 
-def _valid_token(token: str) -> str:
+def valid_token(token: str) -> str:
     try:
         return _TOKEN.validate_python(token)
     except ValidationError:
         raise InvalidOneTimeTokenError from None
 
 
-def _incomplete_link(settings: Settings) -> HTMLResponse:
-    return _message_page(
+def incomplete_link(settings: Settings) -> HTMLResponse:
+    return message_page(
         settings,
         "This link is incomplete",
         "Open the link from the email again, or copy the whole address into your browser.",
@@ -171,8 +174,8 @@ _VERIFY_FORM = """<p>Confirm that this address is yours to finish setting up you
 @router.get(VERIFY_EMAIL_PATH)
 async def verify_email_page(request: Request, settings: SettingsDep, token: str = "") -> HTMLResponse:
     if not token:
-        raise RefusalPageError(_incomplete_link(settings))
-    form = render(_VERIFY_FORM, action=_path(request, VERIFY_EMAIL_PATH), token=token)
+        raise RefusalPageError(incomplete_link(settings))
+    form = render(_VERIFY_FORM, action=app_path(request, VERIFY_EMAIL_PATH), token=token)
     return page(app_name=settings.app_name, title="Confirm your email address", content=form)
 
 
@@ -181,20 +184,20 @@ async def verify_email(
     request: Request, session: SessionDep, settings: SettingsDep, token: Annotated[str, Form()] = ""
 ) -> HTMLResponse:
     try:
-        await accounts.verify_email(session=session, token=_valid_token(token))
+        await accounts.verify_email(session=session, token=valid_token(token))
     except InvalidOneTimeTokenError as error:
         hint = render(
             '<p class="hint">If you have confirmed your address already, just sign in. A link to '
             'confirm it works for $lifetime; a <a href="$forgot">password reset link</a> confirms '
             "it too.</p>",
-            lifetime=_duration(settings.email_verification_ttl_seconds),
-            forgot=_path(request, FORGOT_PASSWORD_PATH),
+            lifetime=duration_text(settings.email_verification_ttl_seconds),
+            forgot=app_path(request, FORGOT_PASSWORD_PATH),
         )
-        dead_link = _message_page(
+        dead_link = message_page(
             settings, "This link no longer works", error.detail, status_code=400, more=hint
         )
         raise RefusalPageError(dead_link) from error
-    return _message_page(
+    return message_page(
         settings, "Email address confirmed", "Your address is confirmed: you can sign in now."
     )
 
@@ -221,7 +224,7 @@ def _reset_form(
     form = render(
         _RESET_FORM,
         problem=problem,
-        action=_path(request, RESET_PASSWORD_PATH),
+        action=app_path(request, RESET_PASSWORD_PATH),
         token=token,
         min_length=str(settings.password_min_length),
     )
@@ -233,7 +236,7 @@ def _reset_form(
 @router.get(RESET_PASSWORD_PATH)
 async def reset_password_page(request: Request, settings: SettingsDep, token: str = "") -> HTMLResponse:
     if not token:
-        raise RefusalPageError(_incomplete_link(settings))
+        raise RefusalPageError(incomplete_link(settings))
     return _reset_form(request, settings, token)
 
 
@@ -252,7 +255,7 @@ async def reset_password(
     new_password_again: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
     if new_password != new_password_again:
-        problem = _error("The two passwords differ: type the same one twice.")
+        problem = error_line("The two passwords differ: type the same one twice.")
         raise RefusalPageError(_reset_form(request, settings, token, problem=problem, status_code=422))
     try:
         await accounts.reset_password(
@@ -263,27 +266,27 @@ async def reset_password(
             throttle=throttle,
             mailer=mailer,
             settings=settings,
-            token=_valid_token(token),
+            token=valid_token(token),
             new_password=new_password,
         )
     except InvalidOneTimeTokenError as error:
         hint = render(
             '<p class="hint">A reset link works once, for $lifetime. <a href="$forgot">Ask for a '
             "new one</a>.</p>",
-            lifetime=_duration(settings.password_reset_ttl_seconds),
-            forgot=_path(request, FORGOT_PASSWORD_PATH),
+            lifetime=duration_text(settings.password_reset_ttl_seconds),
+            forgot=app_path(request, FORGOT_PASSWORD_PATH),
         )
-        dead_link = _message_page(
+        dead_link = message_page(
             settings, "This link no longer works", error.detail, status_code=400, more=hint
         )
         raise RefusalPageError(dead_link) from error
     except InvalidInputError as error:
         reasons = [str(issue["message"]) for issue in error.extensions.get("errors", [])] or [error.detail]
-        problem = _error(f"Choose another password. This one {'; '.join(reasons)}.")
+        problem = error_line(f"Choose another password. This one {'; '.join(reasons)}.")
         raise RefusalPageError(
             _reset_form(request, settings, token, problem=problem, status_code=422)
         ) from error
-    return _message_page(
+    return message_page(
         settings,
         "Password changed",
         "Your new password is set, and every device was signed out: sign in with the new password.",
@@ -309,7 +312,7 @@ def _forgot_form(
     problem: Markup = _NOTHING,
     status_code: int = 200,
 ) -> HTMLResponse:
-    form = render(_FORGOT_FORM, problem=problem, action=_path(request, FORGOT_PASSWORD_PATH), email=email)
+    form = render(_FORGOT_FORM, problem=problem, action=app_path(request, FORGOT_PASSWORD_PATH), email=email)
     return page(
         app_name=settings.app_name, title="Forgot your password?", content=form, status_code=status_code
     )
@@ -332,7 +335,7 @@ async def forgot_password(
     try:
         address = ForgotPasswordRequest.model_validate({"email": email}).email
     except ValidationError as error:
-        problem = _error("Enter a valid email address, such as name@example.com.")
+        problem = error_line("Enter a valid email address, such as name@example.com.")
         raise RefusalPageError(
             _forgot_form(request, settings, email=email, problem=problem, status_code=422)
         ) from error
@@ -345,9 +348,9 @@ async def forgot_password(
         )
 
     after_response.run("password_reset_request", email_a_reset_link)
-    return _message_page(
+    return message_page(
         settings,
         "Check your inbox",
         f"If an account exists for {address}, a link to choose a new password is on its way. "
-        f"It works once, for {_duration(settings.password_reset_ttl_seconds)}.",
+        f"It works once, for {duration_text(settings.password_reset_ttl_seconds)}.",
     )
