@@ -12,11 +12,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.core.permissions import Role
-from tests.api.test_pages import assert_is_page
 from tests.conftest import ClientFactory
 from tests.support.accounts import PASSWORD, bearer, login
 from tests.support.factories import account_with_tokens, add_membership, make_user, signed_in
-from tests.support.pages import form_in, link_in, path_and_query, submit
+from tests.support.pages import assert_is_page, form_in, link_in, path_and_query, submit
 from tests.support.smtp import MailSink
 from tests.support.tenants import Tenant, make_tenant
 
