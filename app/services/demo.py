@@ -1,9 +1,10 @@
-"""Demo data for `make run`: two organizations, one user per role, an API key per organization
-and the audit entries their making left. Idempotent, dev/test only."""
+"""Demo data for `make run`: two organizations, one user per role, an API key and a pending
+invitation per organization, and the audit entries their making left. Idempotent, dev/test only."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,11 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.core.permissions import ROLE_PERMISSIONS, Permission, Role
 from app.core.security.api_keys import api_key_hasher
+from app.core.security.opaque import hash_token, new_token
 from app.core.security.passwords import PasswordHasher
 from app.core.security.principal import Principal
-from app.models import ApiKey, Membership, Organization, User
+from app.models import ApiKey, Invitation, Membership, Organization, User
 from app.models.base import utcnow
-from app.services import api_keys
+from app.services import api_keys, audit
 from app.services.organizations import OrgContext
 
 DEMO_ORGANIZATIONS = {"acme": "Acme", "globex": "Globex"}
@@ -107,7 +109,34 @@ async def _demo_api_keys(session: AsyncSession, settings: Settings) -> list[tupl
             max_per_org=settings.max_api_keys_per_org,
         )
         made.append((slug, created.secret))
+        await _pending_invitation(session, owner, settings)
     return made
+
+
+DEMO_INVITEE = "new.hire@{slug}.example.com"
+
+
+async def _pending_invitation(session: AsyncSession, owner: OrgContext, settings: Settings) -> None:
+    """A pending invitation (its link never mailed: the demo shows it in lists, not in a mailbox)."""
+    email = DEMO_INVITEE.format(slug=owner.organization.slug)
+    invitation = Invitation(
+        org_id=owner.org_id,
+        email=email,
+        role=Role.ACCOUNTANT,
+        token_hash=hash_token(new_token()),
+        invited_by=owner.user_id,
+        expires_at=utcnow() + timedelta(seconds=settings.invitation_ttl_seconds),
+    )
+    session.add(invitation)
+    await session.flush()
+    audit.record(
+        session,
+        owner,
+        action="invitation.created",
+        target_type="invitation",
+        target_id=invitation.id,
+        changes={"email": email, "role": Role.ACCOUNTANT.value},
+    )
 
 
 # The demo data is made by the seed, not in a signed-in session: no session id to name.

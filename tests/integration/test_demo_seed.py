@@ -78,5 +78,9 @@ async def test_seed_is_idempotent_and_the_logins_work(make_client: ClientFactory
         assert (await client.get(f"/api/v1/orgs/{acme['id']}/members", headers=key)).status_code == 200
         assert (await client.get(f"/api/v1/orgs/{acme['id']}/api-keys", headers=key)).status_code == 403
         history = (await client.get(f"/api/v1/orgs/{acme['id']}/audit-log", headers=owner)).json()["items"]
-        assert [entry["action"] for entry in history] == ["api_key.created"]
-        assert history[0]["actor_id"] == (await client.get("/api/v1/users/me", headers=owner)).json()["id"]
+        assert [entry["action"] for entry in history] == ["invitation.created", "api_key.created"]
+        pending = (await client.get(f"/api/v1/orgs/{acme['id']}/invitations", headers=owner)).json()["items"]
+        assert [(item["email"], item["role"]) for item in pending] == [
+            ("new.hire@acme.example.com", "accountant")
+        ]
+        assert history[-1]["actor_id"] == (await client.get("/api/v1/users/me", headers=owner)).json()["id"]
