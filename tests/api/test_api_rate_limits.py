@@ -1,5 +1,9 @@
 """Authenticated routes are limited per caller (user or API key), with per-route overrides, and
-an organization's routes per organization too; shared by every replica in the full mode."""
+an organization's routes per organization too; shared by every replica in the full mode.
+
+Quotas here are per hour: the sliding-window counter weighs the previous window's count, so a
+test that straddled a minute boundary could see a quota refill partway through.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ def policy_names(response: httpx.Response) -> list[str]:
 
 
 async def test_each_caller_has_its_own_quota(make_client: ClientFactory) -> None:
-    async with make_client(rate_limit_api="3/minute") as client:
+    async with make_client(rate_limit_api="3/hour") as client:
         acme = await make_tenant(client)
         me = acme.auth[Role.VIEWER]
         answers = [await client.get("/api/v1/users/me", headers=me) for _ in range(4)]
@@ -37,7 +41,7 @@ async def test_each_caller_has_its_own_quota(make_client: ClientFactory) -> None
 
 
 async def test_an_api_key_is_a_caller_of_its_own(make_client: ClientFactory) -> None:
-    async with make_client(rate_limit_api="4/minute") as client:
+    async with make_client(rate_limit_api="4/hour") as client:
         acme = await make_tenant(client)
         created = await client.post(
             acme.path("/api-keys"),
@@ -52,7 +56,7 @@ async def test_an_api_key_is_a_caller_of_its_own(make_client: ClientFactory) -> 
 
 
 async def test_an_organization_shares_one_quota_among_its_callers(make_client: ClientFactory) -> None:
-    async with make_client(rate_limit_api_org="6/minute") as client:
+    async with make_client(rate_limit_api_org="6/hour") as client:
         acme = await make_tenant(client)  # which reads the organization once
         statuses = [
             (await client.get(acme.path("/members"), headers=acme.auth[role])).status_code
@@ -69,7 +73,7 @@ async def test_an_organization_shares_one_quota_among_its_callers(make_client: C
 
 
 async def test_an_outsider_cannot_spend_an_organizations_quota(make_client: ClientFactory) -> None:
-    async with make_client(rate_limit_api_org="2/minute") as client:
+    async with make_client(rate_limit_api_org="2/hour") as client:
         acme = await make_tenant(client)
         for _ in range(5):
             assert (await client.get(acme.path("/members"), headers=acme.outsider)).status_code == 404
@@ -102,7 +106,7 @@ async def test_limited_responses_carry_the_fields(client: httpx.AsyncClient) -> 
 
 async def test_replicas_share_the_quota_in_the_full_mode(make_client: ClientFactory) -> None:
     shared = {
-        "rate_limit_api": "4/minute",
+        "rate_limit_api": "4/hour",
         "redis_url": REDIS_URL,
         "jwt_private_key": private_key_pem(Ed25519PrivateKey.generate()),
     }
