@@ -181,14 +181,33 @@ async def signed_in(
     user or the address of an existing account. The session cap is not applied here: the next
     real sign-in applies it, as it would after the cap was lowered.
     """
-    app = _app(client)
-    settings: Settings = app.state.settings
-    codec: AccessTokenCodec = app.state.token_codec
+    settings: Settings = _app(client).state.settings
     user_id = (
         user.id
         if isinstance(user, MadeUser)
         else await _user_id(settings.effective_migration_database_url, user)
     )
+    rows, body = session_rows(
+        client,
+        user_id,
+        user_agent=user_agent if user_agent is not None else client.headers.get("user-agent"),
+        ip_address=ip_address,
+    )
+    await _write(settings.effective_migration_database_url, rows)
+    return body
+
+
+def session_rows(
+    client: httpx.AsyncClient,
+    user_id: uuid.UUID,
+    *,
+    user_agent: str | None = None,
+    ip_address: str | None = None,
+) -> tuple[list[Any], dict[str, Any]]:
+    """The rows of a token sign-in (a session and its first refresh token), and the token body."""
+    app = _app(client)
+    settings: Settings = app.state.settings
+    codec: AccessTokenCodec = app.state.token_codec
     now = utcnow()
     session = AuthSession(
         id=new_id(),
@@ -197,30 +216,50 @@ async def signed_in(
         created_at=now,
         last_used_at=now,
         expires_at=now + timedelta(seconds=settings.refresh_token_absolute_ttl_seconds),
-        user_agent=user_agent if user_agent is not None else client.headers.get("user-agent"),
+        user_agent=user_agent,
         ip_address=ip_address,
     )
     refresh_token = new_token()
     idle_expiry = now + timedelta(seconds=settings.refresh_token_idle_ttl_seconds)
-    await _write(
-        settings.effective_migration_database_url,
-        [
-            session,
-            RefreshToken(
-                id=new_id(),
-                session_id=session.id,
-                token_hash=hash_token(refresh_token),
-                created_at=now,
-                expires_at=min(idle_expiry, session.expires_at),
-            ),
-        ],
+    refresh = RefreshToken(
+        id=new_id(),
+        session_id=session.id,
+        token_hash=hash_token(refresh_token),
+        created_at=now,
+        expires_at=min(idle_expiry, session.expires_at),
     )
-    return {
+    body = {
         "access_token": codec.issue(user_id=user_id, session_id=session.id, now=now),
         "token_type": "bearer",
         "expires_in": int(codec.ttl.total_seconds()),
         "refresh_token": refresh_token,
     }
+    return [session, refresh], body
+
+
+def user_row(email: str, *, full_name: str = "Test User", password: str = PASSWORD) -> User:
+    """A verified, active account as sign-up and verification leave it."""
+    now = utcnow()
+    return User(
+        id=new_id(),
+        email=normalize_email(email),
+        full_name=full_name,
+        password_hash=password_hash(password),
+        is_active=True,
+        is_platform_admin=False,
+        email_verified_at=now,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+async def free_slug(database: str | httpx.AsyncClient, name: str) -> str:
+    return await _free_slug(_database_url(database), name)
+
+
+async def write_rows(database: str | httpx.AsyncClient, rows: list[Any]) -> None:
+    """Write rows in order, in one transaction, as the tables' owner."""
+    await _write(_database_url(database), rows)
 
 
 async def _user_id(database_url: str, email: str) -> uuid.UUID:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
 from app.core.permissions import Role
+from app.models import Membership, Organization, User
+from app.models.base import new_id
 from tests.support.accounts import bearer
-from tests.support.factories import add_member, make_user, signed_in
+from tests.support.factories import free_slug, session_rows, user_row, write_rows
 
 
 @dataclass(frozen=True)
@@ -29,26 +32,33 @@ class Tenant:
 
 
 async def make_tenant(client: httpx.AsyncClient, name: str = "Acme") -> Tenant:
-    slug_base = name.lower()
-    owner = await make_user(client, f"owner@{slug_base}.example.com", organization=name)
-    assert owner.org_id is not None
-    ids = {Role.OWNER: owner.id}
-    auth = {Role.OWNER: bearer((await signed_in(client, owner))["access_token"])}
-    for role in (Role.ADMIN, Role.ACCOUNTANT, Role.MEMBER, Role.VIEWER):
-        member = await add_member(
-            client, org_id=owner.org_id, email=f"{role.value}@{slug_base}.example.com", role=role
-        )
-        ids[role] = member.id
-        auth[role] = bearer((await signed_in(client, member))["access_token"])
-    outsider = await make_user(client, f"owner@other-{slug_base}.example.com", organization=f"Not {name}")
-    assert outsider.org_id is not None
-    slug = (await client.get(f"/api/v1/orgs/{owner.org_id}", headers=auth[Role.OWNER])).json()["slug"]
+    """The cast, written in one transaction (a dozen rows), signed in without requests."""
+    base = name.lower()
+    owner = user_row(f"owner@{base}.example.com")
+    members: dict[Role, User] = {
+        role: user_row(f"{role.value}@{base}.example.com") for role in Role if role is not Role.OWNER
+    }
+    outsider = user_row(f"owner@other-{base}.example.com")
+    organization = Organization(id=new_id(), name=name, slug=await free_slug(client, name))
+    elsewhere = Organization(id=new_id(), name=f"Not {name}", slug=await free_slug(client, f"Not {name}"))
+    people: dict[Role, User] = {Role.OWNER: owner, **members}
+    rows: list[Any] = [*people.values(), outsider, organization, elsewhere]
+    rows += [Membership(user_id=user.id, org_id=organization.id, role=role) for role, user in people.items()]
+    rows.append(Membership(user_id=outsider.id, org_id=elsewhere.id, role=Role.OWNER))
+    auth: dict[Role, dict[str, str]] = {}
+    for role, user in people.items():
+        session, body = session_rows(client, user.id)
+        rows += session
+        auth[role] = bearer(body["access_token"])
+    outsider_session, outsider_body = session_rows(client, outsider.id)
+    rows += outsider_session
+    await write_rows(client, rows)
     return Tenant(
-        org_id=owner.org_id,
-        slug=slug,
-        ids=ids,
+        org_id=organization.id,
+        slug=organization.slug,
+        ids={role: user.id for role, user in people.items()},
         auth=auth,
         outsider_id=outsider.id,
-        outsider_org_id=outsider.org_id,
-        outsider=bearer((await signed_in(client, outsider))["access_token"]),
+        outsider_org_id=elsewhere.id,
+        outsider=bearer(outsider_body["access_token"]),
     )
