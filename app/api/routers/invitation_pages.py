@@ -23,6 +23,7 @@ from app.api.routers.pages import (
     error_line,
     incomplete_link,
     message_page,
+    password_refusal,
 )
 from app.core.config import Settings
 from app.core.errors import (
@@ -117,8 +118,7 @@ async def join_with_invitation(
             message_page(settings, "You have an account", error.detail, status_code=409)
         ) from error
     except InvalidInputError as error:
-        reasons = [str(issue["message"]) for issue in error.extensions.get("errors", [])] or [error.detail]
-        problem = error_line(f"Choose another password. This one {'; '.join(reasons)}.")
+        problem = password_refusal(error)
         raise RefusalPageError(
             _join_form(request, settings, token, problem=problem, status_code=422)
         ) from error

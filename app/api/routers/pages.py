@@ -135,6 +135,12 @@ def error_line(message: str) -> Markup:
     return render('<p class="error" role="alert">$message</p>', message=message)
 
 
+def password_refusal(error: InvalidInputError) -> Markup:
+    """Why the password policy refused a new password, as the form's problem line."""
+    reasons = [str(issue["message"]) for issue in error.extensions.get("errors", [])] or [error.detail]
+    return error_line(f"Choose another password. This one {'; '.join(reasons)}.")
+
+
 def app_path(request: Request, path: str) -> str:
     """A path of this app as the browser sees it (behind a proxy that adds a prefix too)."""
     return f"{request.scope.get('root_path', '')}{path}"
@@ -281,8 +287,7 @@ async def reset_password(
         )
         raise RefusalPageError(dead_link) from error
     except InvalidInputError as error:
-        reasons = [str(issue["message"]) for issue in error.extensions.get("errors", [])] or [error.detail]
-        problem = error_line(f"Choose another password. This one {'; '.join(reasons)}.")
+        problem = password_refusal(error)
         raise RefusalPageError(
             _reset_form(request, settings, token, problem=problem, status_code=422)
         ) from error
