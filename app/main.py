@@ -10,8 +10,9 @@ from fastapi import FastAPI
 from app import __version__
 from app.api.error_handlers import install_error_handlers
 from app.api.middleware import build_middleware
-from app.api.openapi import DESCRIPTION, TAGS, build_openapi, operation_id
+from app.api.openapi import DESCRIPTION, TAGS, build_openapi
 from app.api.routers import build_api_router, docs, health, invitation_pages, metrics, pages, well_known
+from app.api.routing import operation_id
 from app.clients.redis import create_redis
 from app.core.config import Settings, load_settings
 from app.core.lifecycle import Lifecycle

@@ -85,11 +85,6 @@ SUCCESS_HEADERS = ("X-Request-ID",)
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
 
-def operation_id(route: APIRoute) -> str:
-    """`auth-issue_token`: the tag says where, the function name what (generators keep the latter)."""
-    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
-
-
 def license_info() -> dict[str, str]:
     """The license the package declares (pyproject.toml), as an SPDX identifier."""
     package = metadata.metadata("invoicer")

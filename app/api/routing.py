@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from fastapi.routing import APIRoute
 from starlette.routing import Mount
 from starlette.types import Scope
 
@@ -48,3 +49,8 @@ def _plain_route(scope: Scope) -> Any:
         elif getattr(candidate, "endpoint", None) is endpoint:
             return candidate
     return None
+
+
+def operation_id(route: APIRoute) -> str:
+    """`auth-issue_token`: the tag says where, the function name what (generators keep the latter)."""
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name

@@ -3,18 +3,16 @@ invitation per organization, and the audit entries their making left. Idempotent
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.core.permissions import ROLE_PERMISSIONS, Permission, Role
+from app.core.permissions import Permission, Role
 from app.core.security.api_keys import api_key_hasher
 from app.core.security.opaque import hash_token, new_token
 from app.core.security.passwords import PasswordHasher
-from app.core.security.principal import Principal
 from app.models import ApiKey, Invitation, Membership, Organization, User
 from app.models.base import utcnow
 from app.services import api_keys, audit
@@ -93,12 +91,7 @@ async def _demo_api_keys(session: AsyncSession, settings: Settings) -> list[tupl
         )
         if has_key is not None or owner_id is None:
             continue
-        owner = OrgContext(
-            organization=organization,
-            principal=Principal(user_id=owner_id, session_id=SEED_SESSION),
-            role=Role.OWNER,
-            permissions=ROLE_PERMISSIONS[Role.OWNER],
-        )
+        owner = OrgContext.of_member(organization, owner_id, Role.OWNER)
         created = await api_keys.create_api_key(
             session=session,
             context=owner,
@@ -137,7 +130,3 @@ async def _pending_invitation(session: AsyncSession, owner: OrgContext, settings
         target_id=invitation.id,
         changes={"email": email, "role": Role.ACCOUNTANT.value},
     )
-
-
-# The demo data is made by the seed, not in a signed-in session: no session id to name.
-SEED_SESSION = uuid.UUID(int=0)

@@ -31,7 +31,7 @@ from app.core.errors import (
     OwnerProtectedError,
     RateLimitedError,
 )
-from app.core.permissions import ROLE_PERMISSIONS, Role
+from app.core.permissions import Role
 from app.core.security.opaque import hash_token, new_token
 from app.core.security.passwords import PasswordHasher
 from app.core.security.principal import Principal
@@ -229,12 +229,7 @@ async def _join(
     if spent.first() is None:  # used (or revoked) by a request that committed meanwhile
         raise InvitationUsedError
     session.add(Membership(org_id=organization.id, user_id=user_id, role=invitation.role))
-    joined = OrgContext(
-        organization=organization,
-        principal=Principal(user_id=user_id, session_id=uuid.UUID(int=0)),
-        role=invitation.role,
-        permissions=ROLE_PERMISSIONS[invitation.role],
-    )
+    joined = OrgContext.of_member(organization, user_id, invitation.role)
     audit.record(
         session,
         joined,

@@ -26,6 +26,8 @@ from app.services.accounts import slugify
 from app.services.sessions import lock_account
 
 NO_SUCH_ORGANIZATION = "No such organization."
+# The session id of a member acting outside any sign-in session (no token names it).
+NO_SESSION = uuid.UUID(int=0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,14 @@ class OrgContext:
 
     def allows(self, permission: Permission) -> bool:
         return permission in self.permissions
+
+    @classmethod
+    def of_member(cls, organization: Organization, user_id: uuid.UUID, role: Role) -> OrgContext:
+        """A member acting with no signed-in session behind it (the seed, joining by invitation)."""
+        principal = Principal(user_id=user_id, session_id=NO_SESSION)
+        return cls(
+            organization=organization, principal=principal, role=role, permissions=ROLE_PERMISSIONS[role]
+        )
 
 
 @dataclass(frozen=True, slots=True)

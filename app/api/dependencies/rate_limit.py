@@ -12,7 +12,7 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
 from app.api.contract import Declares, declare
-from app.api.openapi import operation_id
+from app.api.routing import operation_id
 from app.core.config import Settings
 from app.core.errors import RateLimitedError
 from app.core.rate_limit import RateLimiter, RateLimitPolicy, RateLimitStatus, client_network
