@@ -20,8 +20,7 @@ from app.core.logging import configure_logging, get_logger
 from app.core.metrics import HttpMetrics, forget_this_process
 from app.core.tracing import create_tracer_provider, trace_database, trace_redis
 from app.db.session import Database
-from app.services.health import HealthService
-from app.wiring import install_identity
+from app.wiring import build_services
 
 logger = get_logger(__name__)
 OPENAPI_URL = "/openapi.json"
@@ -38,15 +37,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         trace_database(database.engine, tracer_provider)
         if redis is not None:
             trace_redis(redis, tracer_provider)
-    app.state.database = database
-    app.state.redis = redis
-    app.state.health = HealthService(
-        database=database,
-        redis=redis,
-        broker_url=settings.broker_url.get_secret_value() if settings.broker_url else None,
-        timeout_seconds=settings.health_check_timeout_seconds,
-    )
-    install_identity(app, settings=settings, redis=redis)
+    app.state.services = build_services(settings=settings, database=database, redis=redis)
     logger.info("startup", env=settings.app_env, database=settings.database_backend)
     try:
         with lifecycle.intercept_termination(settings.shutdown_drain_seconds):

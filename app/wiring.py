@@ -1,22 +1,30 @@
-"""Build the process-wide identity components once, in the lifespan, onto `app.state`."""
+"""The process-wide services, built once in the lifespan into one typed container.
+
+`AppServices` is what a request may use besides its own session: the database, Redis, the
+token and key codecs, the rate limiter and its policies, mail. It lives on
+`app.state.services` and reaches code as one dependency (`ServicesDep`,
+app/api/dependencies/core.py), not as a bag of separate `app.state` attributes.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
-from fastapi import FastAPI
 from redis.asyncio import Redis
 
-from app.clients.email import create_email_sender
+from app.clients.email import EmailSender, create_email_sender
 from app.core.config import Settings
-from app.core.rate_limit import RateLimitPolicy, create_rate_limiter
-from app.core.security.api_keys import api_key_hasher
+from app.core.rate_limit import RateLimiter, RateLimitPolicy, create_rate_limiter
+from app.core.security.api_keys import ApiKeyHasher, api_key_hasher
 from app.core.security.cursors import CursorCodec
 from app.core.security.jwt import AccessTokenCodec
 from app.core.security.keys import signing_keys
 from app.core.security.passwords import PasswordHasher
 from app.core.security.revocation import MemoryRevocationStore, RedisRevocationStore, RevocationStore
+from app.db.session import Database
 from app.services.emails import RecipientQuota
+from app.services.health import HealthService
 from app.services.login_throttle import LoginThrottle
 
 
@@ -38,34 +46,72 @@ def rate_limit_policies(settings: Settings) -> dict[str, RateLimitPolicy]:
     return {name: RateLimitPolicy.parse(name, spec) for name, spec in specs.items()}
 
 
-def install_identity(app: FastAPI, *, settings: Settings, redis: Redis | None) -> None:
+@dataclass(slots=True)
+class AppServices:
+    """Everything process-wide a request may use; one per app instance (each test has its own).
+
+    Mutable only so that a test can put an instrumented collaborator in place (a counting
+    password hasher); the app itself never reassigns a field.
+    """
+
+    settings: Settings
+    database: Database
+    redis: Redis | None
+    health: HealthService
+    token_codec: AccessTokenCodec
+    password_hasher: PasswordHasher
+    api_key_hasher: ApiKeyHasher
+    cursor_codec: CursorCodec
+    revocations: RevocationStore
+    rate_limiter: RateLimiter
+    rate_limit_policies: dict[str, RateLimitPolicy]
+    login_throttle: LoginThrottle
+    recipient_quota: RecipientQuota
+    email_sender: EmailSender
+
+
+def build_services(*, settings: Settings, database: Database, redis: Redis | None) -> AppServices:
     private_key, previous_keys = signing_keys(settings)
-    app.state.token_codec = AccessTokenCodec(
+    token_codec = AccessTokenCodec(
         signing_key=private_key,
         previous_keys=previous_keys,
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
         ttl=timedelta(seconds=settings.access_token_ttl_seconds),
         leeway_seconds=settings.jwt_leeway_seconds,
+        cache_size=settings.access_token_cache_size,
     )
-    app.state.password_hasher = PasswordHasher.from_settings(settings)
-    app.state.api_key_hasher = api_key_hasher(settings.secret_key.get_secret_value())
-    app.state.cursor_codec = CursorCodec(settings.secret_key.get_secret_value())
     prefix = settings.redis_key_prefix
     revocations: RevocationStore = (
         RedisRevocationStore(redis, key_prefix=prefix) if redis else MemoryRevocationStore()
     )
-    app.state.revocations = revocations
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
     limiter = create_rate_limiter(redis, redis_url, key_prefix=prefix)
     policies = rate_limit_policies(settings)
-    app.state.rate_limiter = limiter
-    app.state.rate_limit_policies = policies
-    app.state.login_throttle = LoginThrottle(
-        limiter=limiter,
-        per_account=policies["login_failures_account"],
-        per_ip=policies["login_failures_ip"],
-        ipv6_prefix_length=settings.rate_limit_ipv6_prefix_length,
+    secret_key = settings.secret_key.get_secret_value()
+    return AppServices(
+        settings=settings,
+        database=database,
+        redis=redis,
+        health=HealthService(
+            database=database,
+            redis=redis,
+            broker_url=settings.broker_url.get_secret_value() if settings.broker_url else None,
+            timeout_seconds=settings.health_check_timeout_seconds,
+        ),
+        token_codec=token_codec,
+        password_hasher=PasswordHasher.from_settings(settings),
+        api_key_hasher=api_key_hasher(secret_key),
+        cursor_codec=CursorCodec(secret_key),
+        revocations=revocations,
+        rate_limiter=limiter,
+        rate_limit_policies=policies,
+        login_throttle=LoginThrottle(
+            limiter=limiter,
+            per_account=policies["login_failures_account"],
+            per_ip=policies["login_failures_ip"],
+            ipv6_prefix_length=settings.rate_limit_ipv6_prefix_length,
+        ),
+        recipient_quota=RecipientQuota(limiter=limiter, policy=policies["mail_per_recipient"]),
+        email_sender=create_email_sender(settings),
     )
-    app.state.recipient_quota = RecipientQuota(limiter=limiter, policy=policies["mail_per_recipient"])
-    app.state.email_sender = create_email_sender(settings)

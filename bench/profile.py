@@ -1,8 +1,10 @@
 """Where a request's CPU goes: py-spy samples the server while wrk drives one endpoint.
 
     uv run python bench/profile.py [--path /api/v1/users/me] [--duration 10] [--top 25]
+    uv run python bench/profile.py --path '/api/v1/orgs/{org}/audit-log?limit=50'
 
-Full stack (bench/stack.py). wrk drives GET --path with a signed-in user's bearer token;
+Full stack (bench/stack.py). wrk drives GET --path (`{org}` stands for the user's first
+organization) with a signed-in user's bearer token;
 meanwhile `py-spy record` samples the server 250 times a second (it reads the process from
 outside: no code change, no overhead inside). Prints the req/s reached, then the functions
 holding the most samples: our own code by inclusive time (what to make cheaper), and every
@@ -22,6 +24,8 @@ import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
+
+import httpx
 
 from bench.stack import requests_per_second, run_wrk, seeded_server, sign_in
 
@@ -86,6 +90,14 @@ def summarize(collapsed: Path, *, top: int) -> None:
         print(f"  {count / total:6.1%}  {frame}")
 
 
+def first_organization(base_url: str, headers: dict[str, str]) -> str:
+    """The id `{org}` stands for in --path: the signed-in user's first organization."""
+    response = httpx.get(f"{base_url}/api/v1/orgs", headers=headers, timeout=10)
+    response.raise_for_status()
+    org_id: str = response.json()["items"][0]["id"]
+    return org_id
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -94,6 +106,7 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=10, help="seconds of sampling")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--keep", type=Path, help="also write the collapsed stacks to this file")
     args = parser.parse_args()
     for tool in ("wrk", "py-spy"):
         if shutil.which(tool) is None:
@@ -102,7 +115,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as workdir, seeded_server(extra_env={}) as stack:
         headers = {"Authorization": f"Bearer {sign_in(stack.base_url)['access_token']}"}
-        url = stack.base_url + args.path
+        url = stack.base_url + args.path.replace("{org}", first_organization(stack.base_url, headers))
         run_wrk(url, concurrency=args.concurrency, duration=2, headers=headers)  # warm up
         print(f"wrk: {args.concurrency} connections on GET {args.path}; py-spy: {args.duration} s ...")
         load = subprocess.Popen(
@@ -116,12 +129,16 @@ def main() -> int:
         wrk_output = load.communicate(timeout=args.duration + 60)[0]
         print(f"GET {args.path}: {requests_per_second(wrk_output):.0f} req/s while sampled")
         summarize(collapsed, top=args.top)
+        if args.keep:
+            args.keep.write_text(collapsed.read_text())
     return 0
 
 
 # wrk for the sampling window, in a child process so that sampling can run meanwhile.
 _WRK_IN_BACKGROUND = """
 import sys
+import httpx
+
 from bench.stack import run_wrk
 url, concurrency, duration, *headers = sys.argv[1:]
 print(run_wrk(url, concurrency=int(concurrency), duration=int(duration),

@@ -7,6 +7,10 @@ sliding-window counter keeps two counters per key, so a generous quota costs the
 tight one (bench/login.py: 7 Redis round trips per login became 4, and none of them O(n)).
 
 Storage is Redis in full mode (shared by every replica) and process memory in embedded mode.
+On Redis, `hit` runs as one server-side script that counts and reports the window in a
+single round trip (`limits` needs two: count, then read the window for the headers); it keeps
+`limits`' keys and algorithm, so both read and count the same windows
+(tests/integration/test_rate_limit_script.py holds them to equal decisions).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from limits import RateLimitItem, WindowStats, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +103,85 @@ class RateLimiter:
         return RateLimitStatus(policy=policy, allowed=allowed, remaining=stats.remaining, reset_seconds=reset)
 
 
+# `limits`' acquire_sliding_window.lua and sliding_window.lua as one script: shift an expired
+# current window to the previous one, count `amount` if the weighted count leaves room, and
+# return the decision with the window as it stands afterwards.
+_HIT_AND_REPORT = """
+local limit = tonumber(ARGV[1])
+local expiry = tonumber(ARGV[2]) * 1000
+local amount = tonumber(ARGV[3])
+
+local current_ttl = tonumber(redis.call('pttl', KEYS[2]))
+if current_ttl > 0 and current_ttl < expiry then
+    redis.call('rename', KEYS[2], KEYS[1])
+    redis.call('set', KEYS[2], 0, 'PX', current_ttl + expiry)
+end
+
+local function window()
+    local previous_count = tonumber(redis.call('get', KEYS[1])) or 0
+    local previous_ttl = math.max(tonumber(redis.call('pttl', KEYS[1])) or 0, 0)
+    local current_count = tonumber(redis.call('get', KEYS[2])) or 0
+    local ttl = math.max(tonumber(redis.call('pttl', KEYS[2])) or 0, 0)
+    return previous_count, previous_ttl, current_count, ttl
+end
+
+local previous_count, previous_ttl, current_count, ttl = window()
+local allowed = 0
+local weighted = math.floor(previous_count * previous_ttl / expiry) + current_count
+if amount <= limit and weighted + amount <= limit then
+    allowed = 1
+    if redis.call('exists', KEYS[2]) == 1 then
+        redis.call('incrby', KEYS[2], amount)
+    else
+        redis.call('set', KEYS[2], amount, 'PX', expiry * 2)
+    end
+    previous_count, previous_ttl, current_count, ttl = window()
+end
+return {allowed, previous_count, previous_ttl, current_count, ttl}
+"""
+
+
+class RedisRateLimiter(RateLimiter):
+    """The same limits on Redis, with `hit` in one round trip."""
+
+    def __init__(self, storage: RedisStorage, redis: Redis, *, key_prefix: str) -> None:
+        super().__init__(storage)
+        self._key_prefix = key_prefix
+        self._hit_and_report: AsyncScript = redis.register_script(_HIT_AND_REPORT)
+
+    async def hit(self, policy: RateLimitPolicy, key: str) -> RateLimitStatus:
+        # The keys `limits` gives the window of this policy and key: "{prefix}:{{item key}}",
+        # the previous window's with "/-1" (braces keep both on one Redis Cluster slot).
+        current = f"{self._key_prefix}:{{{policy.item.key_for(policy.name, key)}}}"
+        reply = await self._hit_and_report(
+            keys=[f"{current}/-1", current], args=[policy.quota, policy.window_seconds, 1]
+        )
+        allowed, previous_count, previous_ttl_ms, current_count, current_ttl_ms = (int(v) for v in reply)
+        stats = _window_stats(
+            policy, previous_count, previous_ttl_ms / 1000, current_count, current_ttl_ms / 1000
+        )
+        return self._from_stats(policy, stats, allowed=bool(allowed))
+
+
+def _window_stats(
+    policy: RateLimitPolicy,
+    previous_count: int,
+    previous_expires_in: float,
+    current_count: int,
+    current_expires_in: float,
+) -> WindowStats:
+    """`limits`' SlidingWindowCounterRateLimiter.get_window_stats, from a window already read."""
+    expiry = policy.window_seconds
+    weighted = previous_count * previous_expires_in / expiry + current_count
+    remaining = max(0, policy.quota - math.floor(weighted))
+    now = time.time()
+    if not (previous_count or current_count):
+        return WindowStats(now, remaining)
+    previous_reset_in = previous_expires_in % (expiry / previous_count) if previous_count else math.inf
+    current_reset_in = current_expires_in % expiry if current_count else math.inf
+    return WindowStats(now + min(previous_reset_in, current_reset_in), remaining)
+
+
 def client_network(address: str, *, ipv6_prefix_length: int) -> str:
     """The rate-limit key of a client address: an IPv6 client is its /64 (or the configured) prefix.
 
@@ -123,4 +207,4 @@ def create_rate_limiter(redis: Redis | None, redis_url: str | None, *, key_prefi
     storage = RedisStorage(
         f"async+{redis_url}", implementation="redispy", key_prefix=f"{key_prefix}rl", **options
     )
-    return RateLimiter(storage)
+    return RedisRateLimiter(storage, redis, key_prefix=f"{key_prefix}rl")

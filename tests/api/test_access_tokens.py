@@ -168,14 +168,14 @@ async def test_forged_or_invalid_tokens_are_401(
     client, tokens = signed_in
     token = tokens["access_token"]
     app = client.app  # type: ignore[attr-defined]
-    jwks = app.state.token_codec.jwks()["keys"][0]
+    jwks = app.state.services.token_codec.jwks()["keys"][0]
     stranger = Ed25519PrivateKey.generate()
     now = int(time.time())
     forgeries: dict[str, Callable[[str], str]] = {
         "tampered": tamper_payload,
         "alg_none": alg_none,
         "hs256_public_key": hs256_with_public_key(
-            public_key_pem(app.state.token_codec._signing_key.public_key())
+            public_key_pem(app.state.services.token_codec._signing_key.public_key())
         ),
         "other_key_same_kid": resigned(stranger),
         "other_key_own_kid": resigned(stranger, kid=key_id(stranger.public_key())),
@@ -216,7 +216,7 @@ async def test_claims_checked_with_our_own_key(
 ) -> None:
     """Signed with the real key, so only the claim or the type itself can make it fail."""
     client, tokens = signed_in
-    codec = client.app.state.token_codec  # type: ignore[attr-defined]
+    codec = client.app.state.services.token_codec  # type: ignore[attr-defined]
     claims = claims_of(tokens["access_token"])
     for name, value in claim_change.items():
         claims[name] = claims[name] + value if isinstance(value, int) else value
@@ -231,6 +231,7 @@ async def test_claims_checked_with_our_own_key(
 async def test_expiry_is_enforced_with_bounded_leeway(
     signed_in: tuple[httpx.AsyncClient, dict[str, Any]],
 ) -> None:
+    """The first request also leaves the token in the verified-token cache: it expires there too."""
     client, tokens = signed_in
     expires = claims_of(tokens["access_token"])["exp"]
     with time_machine.travel(expires + 20, tick=False):  # within the 30 s leeway
@@ -358,7 +359,7 @@ async def test_revocation_costs_one_lookup_per_request(
     """The principal is declared by the router and by the endpoint; FastAPI resolves it once
     per request (dependency caching), so the revocation set is asked exactly once."""
     client, tokens = signed_in
-    store = client.app.state.revocations  # type: ignore[attr-defined]
+    store = client.app.state.services.revocations  # type: ignore[attr-defined]
     calls: list[object] = []
     original = store.is_revoked
 

@@ -110,8 +110,8 @@ async def prepare_change(kind: str, client: httpx.AsyncClient, mail: MailSink) -
 
 def gate_the_hasher(client: httpx.AsyncClient) -> GatedHasher:
     app: Any = client.app  # type: ignore[attr-defined]
-    hasher = GatedHasher(app.state.password_hasher, expected=SIGN_INS)
-    app.state.password_hasher = hasher
+    hasher = GatedHasher(app.state.services.password_hasher, expected=SIGN_INS)
+    app.state.services.password_hasher = hasher
     return hasher
 
 
@@ -167,7 +167,7 @@ async def test_a_refresh_racing_sign_out_everywhere_is_refused(client: httpx.Asy
     """The refresh has read its live session; sign-out everywhere commits; then the refresh goes on."""
     victim = await make_user(client, VICTIM)
     tokens = await signed_in(client, victim)
-    engine = client.app.state.database.engine  # type: ignore[attr-defined]
+    engine = client.app.state.services.database.engine  # type: ignore[attr-defined]
     reached, resume = asyncio.Event(), asyncio.Event()
 
     async def pause() -> None:

@@ -104,7 +104,7 @@ async def test_wrong_password_unknown_user_and_disabled_user_answer_identically(
 
 
 async def test_unknown_user_still_costs_a_password_verify(client: httpx.AsyncClient) -> None:
-    hasher: PasswordHasher = client.app.state.password_hasher  # type: ignore[attr-defined]
+    hasher: PasswordHasher = client.app.state.services.password_hasher  # type: ignore[attr-defined]
     verified: list[str | None] = []
     original = hasher.verify
 
@@ -181,8 +181,8 @@ async def test_concurrent_guesses_never_outrun_the_throttle(make_client: ClientF
     ) as client:
         await make_user(client, email)
         app: Any = client.app  # type: ignore[attr-defined]
-        hasher = CountingHasher(app.state.password_hasher)
-        app.state.password_hasher = hasher
+        hasher = CountingHasher(app.state.services.password_hasher)
+        app.state.services.password_hasher = hasher
         responses = await asyncio.gather(
             *(login(client, email, f"wrong guess number {index:03d}") for index in range(30))
         )
@@ -318,8 +318,8 @@ async def test_no_database_connection_is_held_while_hashing(
         app = client.app  # type: ignore[attr-defined]
         await make_user(client, "pool@example.com")
         await make_user(client, "cookie@example.com")
-        hasher: PasswordHasher = app.state.password_hasher
-        pool = app.state.database.engine.pool
+        hasher: PasswordHasher = app.state.services.password_hasher
+        pool = app.state.services.database.engine.pool
         checked_out: dict[str, list[int]] = {}
         current = "setup"
         original_verify, original_hash = hasher.verify, hasher.hash

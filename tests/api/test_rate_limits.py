@@ -82,7 +82,7 @@ async def test_limits_are_shared_by_replicas_through_redis(make_client: ClientFa
 async def test_revocation_is_shared_by_replicas_through_redis(make_client: ClientFactory) -> None:
     async with make_client(redis_url=REDIS_URL) as replica_a, make_client(redis_url=REDIS_URL) as replica_b:
         # Same signing key on both replicas, as production configures it.
-        replica_b.app.state.token_codec = replica_a.app.state.token_codec  # type: ignore[attr-defined]
+        replica_b.app.state.services.token_codec = replica_a.app.state.services.token_codec  # type: ignore[attr-defined]
         tokens = await account_with_tokens(replica_a, "replicas@example.com")
         headers = bearer(tokens["access_token"])
         assert (await replica_b.get("/api/v1/users/me", headers=headers)).status_code == 200

@@ -64,7 +64,7 @@ async def test_unknown_and_hostile_refresh_tokens(client: httpx.AsyncClient) -> 
 
 async def test_concurrent_refresh_exactly_one_wins(client: httpx.AsyncClient, tokens: dict[str, Any]) -> None:
     """Forced, not hoped for: both requests have read the token as unspent before either spends it."""
-    engine = client.app.state.database.engine  # type: ignore[attr-defined]
+    engine = client.app.state.services.database.engine  # type: ignore[attr-defined]
     barrier = asyncio.Barrier(2)
     claims_seen = 0
 

@@ -51,7 +51,7 @@ async def test_a_request_span_continues_the_callers_trace_with_sql_and_redis_ben
     assert server.service == "invoicer"
     children = [span for span in in_trace if span.parent_span_id == server.span_id]
     systems = [span.attributes.get("db.system") for span in children]
-    assert systems.count("redis") == 1  # the revocation check
+    assert systems.count("redis") == 2  # the revocation check and the caller's rate limit
     assert {"sqlite", "postgresql"} & set(systems)  # the user and their memberships
     statements = [str(span.attributes.get("db.statement", "")) for span in children]
     assert not [text for text in statements if traced in text]  # no bound values

@@ -207,7 +207,7 @@ def session_rows(
     """The rows of a token sign-in (a session and its first refresh token), and the token body."""
     app = _app(client)
     settings: Settings = app.state.settings
-    codec: AccessTokenCodec = app.state.token_codec
+    codec: AccessTokenCodec = app.state.services.token_codec
     now = utcnow()
     session = AuthSession(
         id=new_id(),

@@ -16,7 +16,7 @@ async def statements_before_response(
     client: httpx.AsyncClient, method: str, url: str, **kwargs: Any
 ) -> list[str]:
     app: Any = client.app  # type: ignore[attr-defined]
-    engine = app.state.database.engine
+    engine = app.state.services.database.engine
     statements: list[str] = []
     responded = False
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.contract import Declares, Operation, declare
 from app.api.dependencies.background import AfterResponseDep
-from app.api.dependencies.core import DatabaseDep, SessionDep, SettingsDep
+from app.api.dependencies.core import ServicesDep, SessionDep, services_of
 from app.api.dependencies.rate_limit import limit_caller
 from app.core.config import Settings
 from app.core.errors import (
@@ -29,11 +29,11 @@ from app.core.security.jwt import AccessTokenCodec
 from app.core.security.passwords import PasswordHasher
 from app.core.security.principal import ApiKeyPrincipal, Caller, Principal
 from app.core.security.revocation import RevocationStore
-from app.db.session import Database
 from app.db.session.tenancy import bind_organization
 from app.models.base import utcnow
 from app.services import api_keys, platform_admin, principals
 from app.services.login_throttle import LoginThrottle
+from app.wiring import AppServices
 
 TOKEN_URL = "/api/v1/auth/token"
 CSRF_HEADER = "X-CSRF-Token"
@@ -47,23 +47,19 @@ oauth2_scheme = OAuth2PasswordBearer(
 
 
 async def get_password_hasher(request: Request) -> PasswordHasher:
-    hasher: PasswordHasher = request.app.state.password_hasher
-    return hasher
+    return services_of(request).password_hasher
 
 
 async def get_token_codec(request: Request) -> AccessTokenCodec:
-    codec: AccessTokenCodec = request.app.state.token_codec
-    return codec
+    return services_of(request).token_codec
 
 
 async def get_revocations(request: Request) -> RevocationStore:
-    store: RevocationStore = request.app.state.revocations
-    return store
+    return services_of(request).revocations
 
 
 async def get_login_throttle(request: Request) -> LoginThrottle:
-    throttle: LoginThrottle = request.app.state.login_throttle
-    return throttle
+    return services_of(request).login_throttle
 
 
 PasswordHasherDep = Annotated[PasswordHasher, Depends(get_password_hasher)]
@@ -79,8 +75,7 @@ def cookie_names(request: Request, settings: Settings) -> tuple[str, str]:
 
 
 async def get_api_key_hasher(request: Request) -> ApiKeyHasher:
-    hasher: ApiKeyHasher = request.app.state.api_key_hasher
-    return hasher
+    return services_of(request).api_key_hasher
 
 
 ApiKeyHasherDep = Annotated[ApiKeyHasher, Depends(get_api_key_hasher)]
@@ -89,26 +84,22 @@ ApiKeyHasherDep = Annotated[ApiKeyHasher, Depends(get_api_key_hasher)]
 async def get_current_caller(
     request: Request,
     response: Response,
-    database: DatabaseDep,
+    services: ServicesDep,
     session: SessionDep,
-    settings: SettingsDep,
-    codec: TokenCodecDep,
-    revocations: RevocationsDep,
-    api_key_hasher: ApiKeyHasherDep,
     after_response: AfterResponseDep,
     bearer_token: Annotated[str | None, Security(oauth2_scheme)],
 ) -> Caller:
     """A signed-in user (bearer access token or browser session), or an API key (`ik_...`)."""
     if bearer_token and looks_like_api_key(bearer_token):
         key = await api_keys.principal_from_api_key(
-            session=session, hasher=api_key_hasher, secret=bearer_token
+            session=session, hasher=services.api_key_hasher, secret=bearer_token
         )
         now = utcnow()
         if api_keys.needs_touch(key, now):
             after_response.run("api_key_last_used", functools.partial(_mark_used, key=key, now=now))
         caller: Caller = key
     else:
-        caller = await _current_user(request, database, settings, codec, revocations, bearer_token)
+        caller = await _current_user(request, services, bearer_token)
     await limit_caller(request, response, caller)
     return caller
 
@@ -118,24 +109,18 @@ async def _mark_used(session: AsyncSession, *, key: ApiKeyPrincipal, now: dateti
     await api_keys.touch(session=session, api_key_id=key.api_key_id, now=now)
 
 
-async def _current_user(
-    request: Request,
-    database: Database,
-    settings: Settings,
-    codec: AccessTokenCodec,
-    revocations: RevocationStore,
-    bearer_token: str | None,
-) -> Principal:
+async def _current_user(request: Request, services: AppServices, bearer_token: str | None) -> Principal:
+    settings = services.settings
     if bearer_token:
         return await principals.principal_from_access_token(
-            codec=codec, revocations=revocations, token=bearer_token
+            codec=services.token_codec, revocations=services.revocations, token=bearer_token
         )
     session_cookie, csrf_cookie = cookie_names(request, settings)
     cookie_token = request.cookies.get(session_cookie)
     if not cookie_token:
         raise NotAuthenticatedError
     principal = await principals.principal_from_cookie(
-        database=database, settings=settings, cookie_token=cookie_token
+        database=services.database, settings=settings, cookie_token=cookie_token
     )
     if principal is None:
         raise InvalidAccessTokenError("The browser session is invalid, expired or signed out.")

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import BackgroundTasks, Depends
+from fastapi import BackgroundTasks, Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.dependencies.core import DatabaseDep
+from app.api.dependencies.core import services_of
 from app.core.logging import get_logger
 from app.db.session import Database
 
@@ -41,8 +41,8 @@ class AfterResponse:
             logger.exception("after_response_job_failed", job=name)
 
 
-async def get_after_response(background: BackgroundTasks, database: DatabaseDep) -> AfterResponse:
-    return AfterResponse(background, database)
+async def get_after_response(background: BackgroundTasks, request: Request) -> AfterResponse:
+    return AfterResponse(background, services_of(request).database)
 
 
 AfterResponseDep = Annotated[AfterResponse, Depends(get_after_response)]

@@ -1,7 +1,10 @@
-"""Process-wide objects (built in the lifespan, kept on `app.state`) as dependencies.
+"""Process-wide objects as dependencies: `ServicesDep`, the typed container the lifespan
+builds (app/wiring.py), and narrow aliases of its parts for routes that need only one.
 
 Reading them from the app rather than from module globals keeps each app instance (and each
-test) self-contained: no global mutable state.
+test) self-contained: no global mutable state. The accessors take the request, not another
+dependency: FastAPI solves every node of a route's dependency tree on every request (cached
+or not), so a leaf that needs nothing but the request is the cheapest kind.
 
 Every dependency here is `async def` on purpose: FastAPI runs a plain `def` dependency in the
 thread pool, and a thread hop per accessor per request costs more than the accessor itself
@@ -22,6 +25,16 @@ from app.core.errors import ServiceUnavailableError
 from app.core.lifecycle import Lifecycle
 from app.db.session import Database
 from app.services.health import HealthService
+from app.wiring import AppServices
+
+
+def services_of(request: Request) -> AppServices:
+    services: AppServices = request.app.state.services
+    return services
+
+
+async def get_services(request: Request) -> AppServices:
+    return services_of(request)
 
 
 async def get_settings(request: Request) -> Settings:
@@ -30,8 +43,7 @@ async def get_settings(request: Request) -> Settings:
 
 
 async def get_database(request: Request) -> Database:
-    database: Database = request.app.state.database
-    return database
+    return services_of(request).database
 
 
 async def get_lifecycle(request: Request) -> Lifecycle:
@@ -40,20 +52,21 @@ async def get_lifecycle(request: Request) -> Lifecycle:
 
 
 async def get_health_service(request: Request) -> HealthService:
-    health: HealthService = request.app.state.health
-    return health
+    return services_of(request).health
 
 
-async def get_session(database: Annotated[Database, Depends(get_database)]) -> AsyncIterator[AsyncSession]:
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session and one transaction per request: commit after the endpoint returns,
     roll back if it (or anything after it in the dependency chain) raises."""
-    async with database.unit_of_work() as session:
+    async with services_of(request).database.unit_of_work() as session:
         yield session
 
 
 # Unreachable, or no pooled connection in time: 503 (app/api/error_handlers.py).
 declare(get_database, Declares(problems=(ServiceUnavailableError,)))
+declare(get_session, Declares(problems=(ServiceUnavailableError,)))
 
+ServicesDep = Annotated[AppServices, Depends(get_services)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 LifecycleDep = Annotated[Lifecycle, Depends(get_lifecycle)]

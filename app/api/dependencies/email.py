@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import BackgroundTasks, Depends, Request
 
+from app.api.dependencies.core import services_of
 from app.clients.email import EmailSender, OutgoingEmail
 from app.core.logging import get_logger
 from app.services.emails import Mailer, RecipientQuota
@@ -34,12 +35,11 @@ class BackgroundMailer:
 
 
 async def get_mailer(background: BackgroundTasks, request: Request) -> Mailer:
-    return BackgroundMailer(background, request.app.state.email_sender)
+    return BackgroundMailer(background, services_of(request).email_sender)
 
 
 async def get_recipient_quota(request: Request) -> RecipientQuota:
-    quota: RecipientQuota = request.app.state.recipient_quota
-    return quota
+    return services_of(request).recipient_quota
 
 
 MailerDep = Annotated[Mailer, Depends(get_mailer)]

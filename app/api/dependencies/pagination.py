@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Query, Request, Response
 
 from app.api.contract import Declares, declare
+from app.api.dependencies.core import services_of
 from app.core.errors import InvalidCursorError
 from app.core.security.cursors import CursorCodec
 
@@ -64,8 +65,13 @@ async def cursor_params(
         Query(max_length=200, description="From the previous page's `next_cursor` (or its `Link` header)."),
     ] = None,
 ) -> CursorParams:
-    codec: CursorCodec = request.app.state.cursor_codec
-    return CursorParams(limit=limit, cursor=cursor, codec=codec, request=request, response=response)
+    return CursorParams(
+        limit=limit,
+        cursor=cursor,
+        codec=services_of(request).cursor_codec,
+        request=request,
+        response=response,
+    )
 
 
 CursorParamsDep = Annotated[CursorParams, Depends(cursor_params)]

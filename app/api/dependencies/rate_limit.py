@@ -12,10 +12,11 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
 from app.api.contract import Declares, declare
+from app.api.dependencies.core import services_of
 from app.api.routing import operation_id
 from app.core.config import Settings
 from app.core.errors import RateLimitedError
-from app.core.rate_limit import RateLimiter, RateLimitPolicy, RateLimitStatus, client_network
+from app.core.rate_limit import RateLimitStatus, client_network
 from app.core.security.principal import ApiKeyPrincipal, Caller
 
 RATE_LIMIT_HEADERS_STATE = "rate_limit_headers"
@@ -32,9 +33,9 @@ async def enforce(request: Request, response: Response, *, policy_name: str, key
     A request may pass several policies (the caller's and the organization's): each adds its
     entry to the `RateLimit-Policy` and `RateLimit` lists, on success and refusal alike.
     """
-    limiter: RateLimiter = request.app.state.rate_limiter
-    policy: RateLimitPolicy = request.app.state.rate_limit_policies[policy_name]
-    status = await limiter.hit(policy, key)
+    services = services_of(request)
+    policy = services.rate_limit_policies[policy_name]
+    status = await services.rate_limiter.hit(policy, key)
     earlier: dict[str, str] = getattr(request.state, RATE_LIMIT_HEADERS_STATE, {})
     headers = {
         name: f"{earlier[name]}, {value}" if name in earlier else value
@@ -72,7 +73,7 @@ def caller_key(caller: Caller) -> str:
 async def limit_caller(request: Request, response: Response, caller: Caller) -> None:
     """Every authenticated route, per caller: RATE_LIMIT_API, or the route's own override."""
     route = request.scope.get("route")
-    policies: dict[str, RateLimitPolicy] = request.app.state.rate_limit_policies
+    policies = services_of(request).rate_limit_policies
     override = f"api:{operation_id(route)}" if isinstance(route, APIRoute) else None
     name = override if override in policies else "api"
     await enforce(request, response, policy_name=name, key=caller_key(caller))

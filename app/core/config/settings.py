@@ -179,6 +179,14 @@ class Settings(BaseSettings):
     jwt_audience: str = "invoicer-api"
     jwt_leeway_seconds: int = Field(default=30, ge=0, le=60)
     access_token_ttl_seconds: int = Field(default=900, ge=60, le=3600)
+    access_token_cache_size: int = Field(
+        default=10_000,
+        ge=0,
+        le=1_000_000,
+        description="Access tokens each process remembers as verified until they expire, so a "
+        "client's next request skips the signature check (revocation is still checked every "
+        "time); 0 verifies every request. About 1 KB each.",
+    )
     refresh_token_idle_ttl_seconds: int = Field(default=7 * 86400, ge=300)
     refresh_token_absolute_ttl_seconds: int = Field(default=30 * 86400, ge=3600)
     email_verification_ttl_seconds: int = Field(default=2 * 86400, ge=300)

@@ -5,6 +5,11 @@
 - the current key signs, previous keys still verify (rotation without logouts);
 - typed (`typ: at+jwt`, RFC 9068) so no other token kind passes as an access token;
 - `iss`, `aud`, `exp`, `nbf`, `iat`, `sub`, `sid`, `jti` required.
+
+A token that verified once is remembered (bounded, least recently used first out) until it
+expires: the signature check and claim validation were most of an authenticated request's
+own CPU (docs/benchmarks.md), and a token's validity cannot change before its `exp`, apart
+from revocation, which is checked on every request anyway (app/services/principals.py).
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ import contextlib
 import hashlib
 import json
 import os
+import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -110,6 +117,7 @@ class AccessTokenCodec:
         audience: str,
         ttl: timedelta,
         leeway_seconds: int,
+        cache_size: int = 0,
     ) -> None:
         self._signing_key = signing_key
         self._kid = key_id(signing_key.public_key())
@@ -120,6 +128,8 @@ class AccessTokenCodec:
         self._audience = audience
         self.ttl = ttl
         self._leeway = leeway_seconds
+        self._cache_size = cache_size
+        self._verified: OrderedDict[str, AccessClaims] = OrderedDict()
 
     @property
     def current_kid(self) -> str:
@@ -149,6 +159,21 @@ class AccessTokenCodec:
         return jwt.encode(claims, self._signing_key, algorithm=ALGORITHM, headers=headers)
 
     def verify(self, token: str) -> AccessClaims:
+        claims = self._verified.get(token)
+        if claims is not None:
+            # PyJWT's own rule: expired once `exp <= now - leeway`.
+            if claims.expires_at > time.time() - self._leeway:
+                self._verified.move_to_end(token)
+                return claims
+            del self._verified[token]
+        claims = self._verify_signed(token)
+        if self._cache_size:
+            self._verified[token] = claims
+            if len(self._verified) > self._cache_size:
+                self._verified.popitem(last=False)
+        return claims
+
+    def _verify_signed(self, token: str) -> AccessClaims:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
