@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,7 +22,7 @@ from app.core.security.principal import ApiKeyPrincipal, Caller, Principal
 from app.db.session.tenancy import bind_organization, bind_user
 from app.models import Membership, Organization
 from app.models.base import new_id, utcnow
-from app.services import audit
+from app.services import audit, features
 from app.services.accounts import slugify
 from app.services.sessions import lock_account
 
@@ -44,6 +45,8 @@ class OrgContext:
     permissions: frozenset[Permission]
     # Where the request came from, for the audit log (none outside a request: CLI, workers).
     client_ip: str | None = None
+    # The organization's feature-flag overrides, read in the same statement (services/features.py).
+    feature_overrides: Mapping[str, bool] = field(default_factory=dict)
 
     @property
     def org_id(self) -> uuid.UUID:
@@ -81,7 +84,7 @@ async def open_organization(
     await bind_organization(session, org_id, user_id=principal.user_id)
     row = (
         await session.execute(
-            select(Organization, Membership.role)
+            select(Organization, Membership.role, features.overrides_column())
             .join(Membership, Membership.org_id == Organization.id)
             .where(
                 Organization.id == org_id,
@@ -99,6 +102,7 @@ async def open_organization(
         role=role,
         permissions=ROLE_PERMISSIONS[role],
         client_ip=client_ip,
+        feature_overrides=features.parse_overrides(row[2]),
     )
 
 
@@ -106,14 +110,24 @@ async def _open_for_api_key(session: AsyncSession, org_id: uuid.UUID, key: ApiKe
     if key.org_id != org_id:
         raise NotFoundError(NO_SUCH_ORGANIZATION)
     await bind_organization(session, org_id)  # from the key's credential to its organization
-    organization = await session.scalar(
-        select(Organization).where(Organization.id == org_id, Organization.deleted_at.is_(None))
-    )
-    if organization is None:
+    row = (
+        await session.execute(
+            select(Organization, features.overrides_column()).where(
+                Organization.id == org_id, Organization.deleted_at.is_(None)
+            )
+        )
+    ).first()
+    if row is None:
         raise NotFoundError(NO_SUCH_ORGANIZATION)
     known = {permission.value for permission in Permission}
     scopes = frozenset(Permission(scope) for scope in key.scopes if scope in known)
-    return OrgContext(organization=organization, principal=key, role=None, permissions=scopes)
+    return OrgContext(
+        organization=row[0],
+        principal=key,
+        role=None,
+        permissions=scopes,
+        feature_overrides=features.parse_overrides(row[1]),
+    )
 
 
 async def lock_organization(session: AsyncSession, context: OrgContext) -> None:

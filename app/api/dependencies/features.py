@@ -1,4 +1,4 @@
-"""`FeatureFlagsDep`: the organization's feature flags, read once per request that asks; and
+"""`FeatureFlagsDep`: the organization's feature flags, read with the organization itself; and
 `RequireFeature(Feature.X)`, which answers 403 `feature_disabled` when X is off there."""
 
 from __future__ import annotations
@@ -8,17 +8,15 @@ from typing import Annotated
 from fastapi import Depends
 
 from app.api.contract import Declares, declare
-from app.api.dependencies.core import SessionDep, SettingsDep
+from app.api.dependencies.core import SettingsDep
 from app.api.dependencies.tenancy import CurrentOrg
 from app.core.errors import FeatureDisabledError
 from app.core.features import Feature
 from app.services import features
 
 
-async def get_feature_flags(
-    context: CurrentOrg, session: SessionDep, settings: SettingsDep
-) -> dict[Feature, bool]:
-    return await features.effective_flags(session=session, defaults=settings.feature_defaults)
+async def get_feature_flags(context: CurrentOrg, settings: SettingsDep) -> dict[Feature, bool]:
+    return features.effective_flags(overrides=context.feature_overrides, defaults=settings.feature_defaults)
 
 
 FeatureFlagsDep = Annotated[dict[Feature, bool], Depends(get_feature_flags)]
