@@ -1,0 +1,64 @@
+"""How to call each tenant operation harmlessly, for the suites that call every one of them
+(the permission matrix, BOLA): path parameters, query and body.
+
+One entry per operation under `/orgs/{org_id}`; a new tenant route fails
+`test_every_tenant_operation_is_in_the_matrix` until it is described here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.support.openapi import operations, served_openapi
+
+
+@dataclass(frozen=True)
+class Call:
+    """How to call an operation harmlessly: path parameters, query, body."""
+
+    path_params: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    body: Any = None
+
+
+TENANT_PREFIX = "/api/v1/orgs/{org_id}"
+MISSING = str(uuid.UUID(int=1))
+
+
+CALLS: dict[tuple[str, str], Call] = {
+    ("GET", "/api/v1/orgs/{org_id}"): Call(),
+    ("PATCH", "/api/v1/orgs/{org_id}"): Call(body={}),
+    ("DELETE", "/api/v1/orgs/{org_id}"): Call(params={"confirm": "not-the-slug"}),
+    ("GET", "/api/v1/orgs/{org_id}/members"): Call(),
+    ("GET", "/api/v1/orgs/{org_id}/members/{user_id}"): Call(path_params={"user_id": MISSING}),
+    ("PATCH", "/api/v1/orgs/{org_id}/members/{user_id}"): Call(
+        path_params={"user_id": MISSING}, body={"role": "viewer"}
+    ),
+    ("DELETE", "/api/v1/orgs/{org_id}/members/{user_id}"): Call(path_params={"user_id": MISSING}),
+    ("POST", "/api/v1/orgs/{org_id}/members/transfer-ownership"): Call(body={"user_id": MISSING}),
+    ("GET", "/api/v1/orgs/{org_id}/api-keys"): Call(),
+    ("POST", "/api/v1/orgs/{org_id}/api-keys"): Call(
+        body={"name": "matrix", "scopes": ["members:read"], "expires_at": "2000-01-01T00:00:00Z"}
+    ),
+    ("DELETE", "/api/v1/orgs/{org_id}/api-keys/{api_key_id}"): Call(path_params={"api_key_id": MISSING}),
+    ("GET", "/api/v1/orgs/{org_id}/audit-log"): Call(),
+    ("GET", "/api/v1/orgs/{org_id}/features"): Call(),
+    ("GET", "/api/v1/orgs/{org_id}/invitations"): Call(),
+    ("POST", "/api/v1/orgs/{org_id}/invitations"): Call(
+        body={"email": "viewer@acme.example.com", "role": "viewer"}
+    ),
+    ("DELETE", "/api/v1/orgs/{org_id}/invitations/{invitation_id}"): Call(
+        path_params={"invitation_id": MISSING}
+    ),
+}
+# Leaving is not harmless: it is covered by tests/api/test_members.py, for every role.
+NOT_IN_MATRIX = {("DELETE", "/api/v1/orgs/{org_id}/members/me")}
+
+DOCUMENT = served_openapi()
+TENANT_OPERATIONS = {
+    (method, path): operation
+    for method, path, operation in operations(DOCUMENT)
+    if path.startswith(TENANT_PREFIX) and (method, path) not in NOT_IN_MATRIX
+}
