@@ -4,6 +4,7 @@ from app.models.api_key import ApiKey
 from app.models.audit import AuditLogEntry
 from app.models.auth_session import AuthSession, RefreshToken
 from app.models.base import Base
+from app.models.customer import Customer
 from app.models.feature_flag import FeatureFlag
 from app.models.invitation import Invitation
 from app.models.one_time_token import OneTimeToken, TokenPurpose
@@ -15,6 +16,7 @@ __all__ = [
     "AuditLogEntry",
     "AuthSession",
     "Base",
+    "Customer",
     "FeatureFlag",
     "Invitation",
     "Membership",

@@ -50,17 +50,27 @@ async def _invitation(client: httpx.AsyncClient, acme: Tenant) -> str:
     return str(created.json()["id"])
 
 
+async def _customer(client: httpx.AsyncClient, acme: Tenant) -> str:
+    created = await client.post(
+        acme.path("/customers"), headers=acme.auth[Role.OWNER], json={"name": "Acme's customer"}
+    )
+    assert created.status_code == 201, created.text
+    return str(created.json()["id"])
+
+
 # Per path parameter: how to make an object of Acme's that the parameter names.
 OBJECTS: dict[str, ObjectMaker] = {
     "user_id": _member,
     "api_key_id": _api_key,
     "invitation_id": _invitation,
+    "customer_id": _customer,
 }
 # What must still be listed in Acme afterwards, per parameter: (list path, item field).
 LISTED_AT: dict[str, tuple[str, str]] = {
     "user_id": ("/members", "user_id"),
     "api_key_id": ("/api-keys", "id"),
     "invitation_id": ("/invitations", "id"),
+    "customer_id": ("/customers", "id"),
 }
 
 OBJECT_OPERATIONS = sorted(
@@ -94,7 +104,9 @@ async def test_another_organizations_objects_are_missing_objects(client: httpx.A
         for ids in (foreign, dict.fromkeys(foreign, MISSING)):
             params = {**spec.path_params, **{name: ids[name] for name in object_params(path)}}
             url = path.format(org_id=acme.outsider_org_id, **params)
-            response = await client.request(method, url, headers=caller, params=spec.params, json=spec.body)
+            response = await client.request(
+                method, url, headers={**caller, **spec.headers}, params=spec.params, json=spec.body
+            )
             answers.append(problem(response))
         if answers[0] != answers[1] or answers[0][0] != 404:
             mismatches.append(f"{method} {path}: Acme's id {answers[0]}, a missing id {answers[1]}")
@@ -111,7 +123,7 @@ async def test_ids_that_are_not_ids_are_refused_before_any_lookup(client: httpx.
         params = {**spec.path_params, **dict.fromkeys(object_params(path), "1 OR 1=1")}
         url = path.format(org_id=acme.org_id, **params)
         response = await client.request(
-            method, url, headers=acme.auth[Role.OWNER], params=spec.params, json=spec.body
+            method, url, headers={**acme.auth[Role.OWNER], **spec.headers}, params=spec.params, json=spec.body
         )
         assert response.status_code == 422, (method, path, response.text)
         assert {tuple(error["loc"][:1]) for error in response.json()["errors"]} == {("path",)}

@@ -103,7 +103,7 @@ async def call(client: httpx.AsyncClient, cast: Cast, method: str, path: str, ca
     return await client.request(
         method,
         url,
-        headers=cast.headers(caller),
+        headers={**cast.headers(caller), **spec.headers},
         params=spec.params,
         json=spec.body if spec.body is not None else None,
     )

@@ -4,7 +4,7 @@ Generated ids name nothing, so without help every tenant operation would only ev
 Every other valid case gets values only the server knows: the seeded organization (Acme, of
 which the fuzzing admin is the owner) and one of its members, or, for the operations that spend
 what they act on (deleting an organization, leaving it, handing it over, removing a member,
-revoking a key), something made for that one case.
+revoking a key, changing or deleting a customer), something made for that one case.
 """
 
 from __future__ import annotations
@@ -88,6 +88,12 @@ class TenantValues:
             case.path_parameters["invitation_id"] = self._new_invitation()
         elif operation == ("DELETE", f"{ORG}/api-keys/{{api_key_id}}"):
             case.path_parameters["api_key_id"] = self._new_key()
+        elif path == f"{ORG}/customers/{{customer_id}}":
+            # A customer of its own per case (PATCH and DELETE spend it), and its current ETag.
+            customer_id, etag = self._new_customer()
+            case.path_parameters["customer_id"] = customer_id
+            if operation[0] in ("PATCH", "DELETE"):
+                case.headers = {**(case.headers or {}), "If-Match": etag}
         elif operation == ("POST", f"{ORG}/api-keys") and isinstance(case.body, dict):
             case.body["scopes"] = ["members:read"]
             case.body.pop("expires_at", None)
@@ -142,6 +148,10 @@ class TenantValues:
             json={"email": f"fuzz-invitee-{uuid.uuid4().hex[:12]}@example.com", "role": "viewer"},
         )
         return str(created.json()["id"])
+
+    def _new_customer(self) -> tuple[str, str]:
+        created = self._call("POST", f"/api/v1/orgs/{self.acme_id}/customers", json={"name": "Fuzzed"})
+        return str(created.json()["id"]), created.headers["ETag"]
 
     def _new_key(self) -> str:
         created = self._call(

@@ -21,6 +21,7 @@ class Call:
     path_params: dict[str, str] = field(default_factory=dict)
     params: dict[str, str] = field(default_factory=dict)
     body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 TENANT_PREFIX = "/api/v1/orgs/{org_id}"
@@ -51,6 +52,15 @@ CALLS: dict[tuple[str, str], Call] = {
     ),
     ("DELETE", "/api/v1/orgs/{org_id}/invitations/{invitation_id}"): Call(
         path_params={"invitation_id": MISSING}
+    ),
+    ("POST", "/api/v1/orgs/{org_id}/customers"): Call(body={"name": ""}),
+    ("GET", "/api/v1/orgs/{org_id}/customers"): Call(),
+    ("GET", "/api/v1/orgs/{org_id}/customers/{customer_id}"): Call(path_params={"customer_id": MISSING}),
+    ("PATCH", "/api/v1/orgs/{org_id}/customers/{customer_id}"): Call(
+        path_params={"customer_id": MISSING}, body={"name": "Renamed"}, headers={"If-Match": '"1"'}
+    ),
+    ("DELETE", "/api/v1/orgs/{org_id}/customers/{customer_id}"): Call(
+        path_params={"customer_id": MISSING}, headers={"If-Match": '"1"'}
     ),
 }
 # Leaving is not harmless: it is covered by tests/api/test_members.py, for every role.

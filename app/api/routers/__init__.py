@@ -7,7 +7,17 @@ from functools import cache
 from fastapi import APIRouter, Depends
 
 from app.api.dependencies.auth import get_current_caller
-from app.api.routers import admin, api_keys, audit, auth, invitations, members, organizations, users
+from app.api.routers import (
+    admin,
+    api_keys,
+    audit,
+    auth,
+    customers,
+    invitations,
+    members,
+    organizations,
+    users,
+)
 
 API_PREFIX = "/api/v1"
 
@@ -29,6 +39,7 @@ def build_api_router() -> APIRouter:
     authenticated.include_router(members.router)
     authenticated.include_router(api_keys.router)
     authenticated.include_router(audit.router)
+    authenticated.include_router(customers.router)
     authenticated.include_router(invitations.router)
     authenticated.include_router(invitations.answers)
     api.include_router(authenticated)

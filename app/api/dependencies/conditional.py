@@ -1,0 +1,38 @@
+"""Conditional requests: `IfMatchDep` (required on PATCH and DELETE of versioned objects: 428
+without it) and `not_modified` for GETs with `If-None-Match`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from app.api.contract import Declares, declare
+from app.core.conditional import TagList
+from app.core.errors import PreconditionFailedError, PreconditionRequiredError
+
+
+async def required_if_match(
+    if_match: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            max_length=1024,
+            description="The `ETag` of the version you read (`*` for any): required, so that a "
+            "change made meanwhile by someone else is never overwritten unseen (412).",
+        ),
+    ] = None,
+) -> TagList:
+    if if_match is None:
+        raise PreconditionRequiredError("Send If-Match with the ETag of the version you read.")
+    return TagList.parse(if_match)
+
+
+IfMatchDep = Annotated[TagList, Depends(required_if_match)]
+declare(required_if_match, Declares(problems=(PreconditionRequiredError, PreconditionFailedError)))
+
+
+def not_modified(request: Request, etag: str) -> bool:
+    """True when `If-None-Match` already names this representation: answer 304, no body."""
+    field = request.headers.get("if-none-match")
+    return field is not None and TagList.parse(field).matches_weakly(etag)
