@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from app.core.errors import PreconditionFailedError
+from app.core.errors import PreconditionFailedError, PreconditionRequiredError
 
 # One entity tag in a list: optional weakness prefix, then a quoted opaque string.
 _ENTITY_TAG = re.compile(r'\s*(W/)?("[\x21\x23-\x7e\x80-\xff]*")\s*(?:,|$)')
@@ -51,9 +51,11 @@ class TagList:
         return self.any or tag in self.strong or tag in self.weak
 
 
-def ensure_current(if_match: TagList, *, version: int) -> None:
-    """412 unless `If-Match` names the current representation (checked after the object is
-    found: a missing object is a 404 whatever the precondition)."""
+def ensure_current(if_match: TagList | None, *, version: int) -> None:
+    """428 without `If-Match`, 412 unless it names the current representation. Called once the
+    object is found: a missing object is a 404 whatever the precondition."""
+    if if_match is None:
+        raise PreconditionRequiredError("Send If-Match with the ETag of the version you read.")
     current = entity_tag(version)
     if not if_match.matches_strongly(current):
         raise PreconditionFailedError(

@@ -85,7 +85,7 @@ async def update_customer(
     context: OrgContext,
     customer_id: uuid.UUID,
     changes: CustomerUpdate,
-    if_match: TagList,
+    if_match: TagList | None,
 ) -> Customer:
     customer = await get_customer(session=session, customer_id=customer_id)
     ensure_current(if_match, version=customer.version)
@@ -110,7 +110,7 @@ async def update_customer(
 
 
 async def delete_customer(
-    *, session: AsyncSession, context: OrgContext, customer_id: uuid.UUID, if_match: TagList
+    *, session: AsyncSession, context: OrgContext, customer_id: uuid.UUID, if_match: TagList | None
 ) -> None:
     customer = await get_customer(session=session, customer_id=customer_id)
     ensure_current(if_match, version=customer.version)

@@ -1,5 +1,6 @@
-"""Conditional requests: `IfMatchDep` (required on PATCH and DELETE of versioned objects: 428
-without it) and `not_modified` for GETs with `If-None-Match`."""
+"""Conditional requests: `IfMatchDep` (required on PATCH and DELETE of versioned objects; the
+service answers 428 without it, once the object is found) and `not_modified` for GETs with
+`If-None-Match`."""
 
 from __future__ import annotations
 
@@ -22,13 +23,12 @@ async def required_if_match(
             "change made meanwhile by someone else is never overwritten unseen (412).",
         ),
     ] = None,
-) -> TagList:
-    if if_match is None:
-        raise PreconditionRequiredError("Send If-Match with the ETag of the version you read.")
-    return TagList.parse(if_match)
+) -> TagList | None:
+    # Missing is not refused here: a missing object is a 404 whatever the preconditions.
+    return None if if_match is None else TagList.parse(if_match)
 
 
-IfMatchDep = Annotated[TagList, Depends(required_if_match)]
+IfMatchDep = Annotated[TagList | None, Depends(required_if_match)]
 declare(required_if_match, Declares(problems=(PreconditionRequiredError, PreconditionFailedError)))
 
 
