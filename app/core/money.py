@@ -11,9 +11,10 @@ The rules:
   never in exponent notation.
 - Currencies are the ones babel (CLDR's currency data) lists as legal tender in some territory
   with no end date: EUR, USD, JPY, KWD... Historical codes (DEM, HRK, a code with an announced
-  end), funds codes and units of account (CLF, UYW, USN), precious metals, XXX and XTS are
-  refused: an invoice is payable, so its currency is money that people pay in today. The set
-  is babel's, so upgrading babel is a data change (a currency replaced): read its notes.
+  end), funds codes and units of account (CLF, UYW, USN), precious metals, and the ISO codes
+  for "no currency" and for testing are refused: an invoice is payable, so its currency is
+  money that people pay in today. The set is babel's, so upgrading babel is a data change (a
+  currency replaced): read its notes.
 - Minor units are CLDR's (babel's `get_currency_precision`): JPY 0, USD 2, KWD 3. For a few
   currencies (HUF, IDR, COP...) CLDR says 0 where ISO 4217 says 2: CLDR follows how they are
   actually written. Never a table of our own.

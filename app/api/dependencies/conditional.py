@@ -13,7 +13,7 @@ from app.core.conditional import TagList
 from app.core.errors import PreconditionFailedError, PreconditionRequiredError
 
 
-async def required_if_match(
+async def if_match_precondition(
     if_match: Annotated[
         str | None,
         Header(
@@ -28,8 +28,8 @@ async def required_if_match(
     return None if if_match is None else TagList.parse(if_match)
 
 
-IfMatchDep = Annotated[TagList | None, Depends(required_if_match)]
-declare(required_if_match, Declares(problems=(PreconditionRequiredError, PreconditionFailedError)))
+IfMatchDep = Annotated[TagList | None, Depends(if_match_precondition)]
+declare(if_match_precondition, Declares(problems=(PreconditionRequiredError, PreconditionFailedError)))
 
 
 def not_modified(request: Request, etag: str) -> bool:
