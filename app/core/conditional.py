@@ -54,9 +54,16 @@ class TagList:
 def ensure_current(if_match: TagList | None, *, version: int) -> None:
     """428 without `If-Match`, 412 unless it names the current representation. Called once the
     object is found: a missing object is a 404 whatever the precondition."""
+    ensure_matches(if_match, current=entity_tag(version))
+
+
+def ensure_matches(if_match: TagList | None, *, current: str, required: bool = True) -> None:
+    """As `ensure_current`, for a representation whose tag is more than its version; with
+    `required=False` a request without `If-Match` passes (the state machine guards it)."""
     if if_match is None:
+        if not required:
+            return
         raise PreconditionRequiredError("Send If-Match with the ETag of the version you read.")
-    current = entity_tag(version)
     if not if_match.matches_strongly(current):
         raise PreconditionFailedError(
             "The object changed since you read it (If-Match does not match its ETag): read it again.",

@@ -251,6 +251,12 @@ class InvitationWrongAccountError(PermissionDeniedError):
     when = "accepting an invitation sent to another email address than the signed-in account's"
 
 
+class NotInvoiceCreatorError(PermissionDeniedError):
+    code = "not_invoice_creator"
+    title = "Not your draft"
+    when = "changing or deleting a draft someone else created, holding only `invoices:write_own`"
+
+
 class FeatureDisabledError(PermissionDeniedError):
     code = "feature_disabled"
     title = "Feature disabled"
@@ -366,6 +372,24 @@ class ApiKeyLimitError(ConflictError):
     code = "api_key_limit"
     title = "Too many API keys"
     when = "the organization already has `MAX_API_KEYS_PER_ORG` live API keys: revoke one first"
+
+
+class CustomerHasInvoicesError(ConflictError):
+    code = "customer_has_invoices"
+    title = "Customer has invoices"
+    when = "deleting a customer that invoices refer to: an invoice keeps its customer"
+
+
+class InvoiceNotDraftError(ConflictError):
+    code = "invoice_not_draft"
+    title = "Invoice is not a draft"
+    when = "changing, deleting or finalizing an invoice already finalized or voided (`invoice_status` says which)"
+
+
+class InvoiceNotVoidableError(ConflictError):
+    code = "invoice_not_voidable"
+    title = "Invoice cannot be voided"
+    when = "voiding an invoice that is paid or already void (`invoice_status` says which)"
 
 
 class InvalidInputError(ValidationFailedError):

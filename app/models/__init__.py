@@ -7,6 +7,7 @@ from app.models.base import Base
 from app.models.customer import Customer
 from app.models.feature_flag import FeatureFlag
 from app.models.invitation import Invitation
+from app.models.invoice import Invoice, InvoiceLineItem, InvoiceNumberCounter, InvoiceStatus
 from app.models.one_time_token import OneTimeToken, TokenPurpose
 from app.models.organization import Membership, Organization
 from app.models.user import User
@@ -19,6 +20,10 @@ __all__ = [
     "Customer",
     "FeatureFlag",
     "Invitation",
+    "Invoice",
+    "InvoiceLineItem",
+    "InvoiceNumberCounter",
+    "InvoiceStatus",
     "Membership",
     "OneTimeToken",
     "Organization",

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, Uuid, func
+from sqlalchemy import DateTime, MetaData, Numeric, String, Uuid, func
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.orm import relationship as sa_relationship
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import TypeDecorator, TypeEngine
 from uuid_utils.compat import uuid7
 
 # Deterministic names let migrations drop or alter constraints on every backend.
@@ -53,9 +58,64 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class ExactDecimal(TypeDecorator[Decimal]):
+    """A `Decimal` stored and read back exactly, digits and scale, on every backend.
+
+    PostgreSQL: `NUMERIC` with no precision or scale, which keeps the value as written ("0.0125"
+    stays "0.0125", "12.50" stays "12.50"); the bounds are CHECK constraints. SQLite has no
+    decimal type (its NUMERIC affinity turns "0.1" into a binary float), so there the digits
+    are stored as text; compare and sort such a column through `numeric_order`.
+    """
+
+    impl = Numeric(asdecimal=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(64))
+        return dialect.type_descriptor(Numeric(asdecimal=True))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, Decimal) or not value.is_finite():
+            raise ValueError("only a finite Decimal is stored in an exact decimal column")
+        return format(value, "f") if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
+class numeric_order(FunctionElement[Decimal]):  # noqa: N801 - used like a SQL function
+    """An `ExactDecimal` expression as something to sort and compare by.
+
+    PostgreSQL compares NUMERIC exactly. On SQLite the stored text would sort as text ("9" after
+    "10"), so there it is compared as a double: exact up to 15 significant digits, and the same
+    conversion on both sides of a keyset comparison, so a page never skips or repeats a row.
+    """
+
+    type = Numeric()
+    inherit_cache = True
+
+    def __init__(self, expression: ColumnElement[Any]) -> None:
+        super().__init__(expression)
+
+
+@compiles(numeric_order)
+def _numeric_order(element: numeric_order, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(numeric_order, "sqlite")
+def _numeric_order_sqlite(element: numeric_order, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST({compiler.process(element.clauses, **kw)} AS REAL)"
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime, uuid.UUID: Uuid}
+    type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime, uuid.UUID: Uuid, Decimal: ExactDecimal}
 
 
 def enum_column(enum: type[StrEnum]) -> SAEnum:

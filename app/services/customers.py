@@ -11,18 +11,20 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import exists, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.core.conditional import TagList, ensure_current
-from app.core.errors import NotFoundError, PreconditionFailedError
-from app.models import Customer
+from app.core.errors import CustomerHasInvoicesError, NotFoundError, PreconditionFailedError
+from app.models import Customer, Invoice
 from app.schemas.customers import CustomerCreate, CustomerUpdate
 from app.services import audit
 from app.services.organizations import OrgContext
 
 NO_SUCH_CUSTOMER = "No such customer."
+_HAS_INVOICES = "Invoices refer to this customer, so it stays: an invoice keeps its customer."
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +116,8 @@ async def delete_customer(
 ) -> None:
     customer = await get_customer(session=session, customer_id=customer_id)
     ensure_current(if_match, version=customer.version)
+    if await session.scalar(select(exists().where(Invoice.customer_id == customer.id))):
+        raise CustomerHasInvoicesError(_HAS_INVOICES)
     await session.delete(customer)
     audit.record(
         session,
@@ -123,7 +127,11 @@ async def delete_customer(
         target_id=customer.id,
         changes={"name": customer.name},
     )
-    await _write(session)
+    try:
+        await _write(session)
+    except IntegrityError:
+        # An invoice for this customer was created after the check (the foreign key refuses).
+        raise CustomerHasInvoicesError(_HAS_INVOICES) from None
 
 
 def _attribute(field: str) -> str:

@@ -58,7 +58,11 @@ class OrgContext:
         return self.principal.user_id if isinstance(self.principal, Principal) else None
 
     def allows(self, permission: Permission) -> bool:
-        return permission in self.permissions
+        # `invoices:write` (any invoice) includes `invoices:write_own`, also for an API key
+        # given only the broader scope.
+        return permission in self.permissions or (
+            permission is Permission.INVOICES_WRITE_OWN and Permission.INVOICES_WRITE in self.permissions
+        )
 
     @classmethod
     def of_member(cls, organization: Organization, user_id: uuid.UUID, role: Role) -> OrgContext:

@@ -36,3 +36,22 @@ def not_modified(request: Request, etag: str) -> bool:
     """True when `If-None-Match` already names this representation: answer 304, no body."""
     field = request.headers.get("if-none-match")
     return field is not None and TagList.parse(field).matches_weakly(etag)
+
+
+async def if_match_optional(
+    if_match: Annotated[
+        str | None,
+        Header(
+            alias="If-Match",
+            max_length=1024,
+            description="Optional: the `ETag` you read. When sent, the transition happens only if "
+            "the invoice is still that version (412 otherwise).",
+        ),
+    ] = None,
+) -> TagList | None:
+    return None if if_match is None else TagList.parse(if_match)
+
+
+# For state transitions, which the state machine already guards: `If-Match` narrows them further.
+OptionalIfMatchDep = Annotated[TagList | None, Depends(if_match_optional)]
+declare(if_match_optional, Declares(problems=(PreconditionFailedError,)))

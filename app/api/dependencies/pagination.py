@@ -4,6 +4,7 @@ keyset cursors that are opaque and bound to their list (app/core/security/cursor
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -50,7 +51,20 @@ class CursorParams:
         """The cursor after `last` (None: this was the last page), also sent as `Link: rel="next"`."""
         if last is None:
             return None
-        cursor = self.codec.encode(last, binding=binding)
+        return self._linked(self.codec.encode(last, binding=binding))
+
+    def keyset(self, *, binding: str, arity: int) -> list[str] | None:
+        """As `position`, for a list sorted by other columns: the last row's values, as text."""
+        if self.cursor is None:
+            return None
+        return self.codec.decode_keyset(self.cursor, binding=binding, arity=arity)
+
+    def next_keyset_cursor(self, last: Sequence[str] | None, *, binding: str) -> str | None:
+        if last is None:
+            return None
+        return self._linked(self.codec.encode_keyset(last, binding=binding))
+
+    def _linked(self, cursor: str) -> str:
         url = self.request.url.include_query_params(cursor=cursor, limit=self.limit)
         self.response.headers["Link"] = f'<{url.path}?{url.query}>; rel="next"'
         return cursor

@@ -14,6 +14,7 @@ from app.api.routers import (
     auth,
     customers,
     invitations,
+    invoices,
     members,
     organizations,
     users,
@@ -40,6 +41,7 @@ def build_api_router() -> APIRouter:
     authenticated.include_router(api_keys.router)
     authenticated.include_router(audit.router)
     authenticated.include_router(customers.router)
+    authenticated.include_router(invoices.router)
     authenticated.include_router(invitations.router)
     authenticated.include_router(invitations.answers)
     api.include_router(authenticated)

@@ -1,0 +1,231 @@
+"""/api/v1/orgs/{org_id}/invoices: drafts, finalizing, voiding, and the list."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+
+from app.api.contract import problems, response_header, sets_headers
+from app.api.dependencies.conditional import IfMatchDep, OptionalIfMatchDep, not_modified
+from app.api.dependencies.core import SessionDep
+from app.api.dependencies.pagination import CursorParamsDep
+from app.api.dependencies.tenancy import RequirePermission
+from app.core.errors import (
+    InvalidInputError,
+    InvoiceNotDraftError,
+    InvoiceNotVoidableError,
+    NotFoundError,
+    NotInvoiceCreatorError,
+)
+from app.core.permissions import Permission
+from app.models import Invoice, InvoiceStatus
+from app.models.base import utcnow
+from app.schemas.common import CursorPage
+from app.schemas.invoices import InvoiceCreate, InvoicePublic, InvoiceSort, InvoiceSummary, InvoiceUpdate
+from app.services import invoice_lists, invoices
+from app.services.invoice_lists import InvoiceFilters
+from app.services.invoices import invoice_tag
+from app.services.organizations import OrgContext
+
+router = APIRouter(prefix="/orgs/{org_id}/invoices", tags=["invoices"])
+
+InvoiceReader = Annotated[OrgContext, Depends(RequirePermission(Permission.INVOICES_READ))]
+# Members hold `invoices:write_own`; the service narrows it to the drafts they created.
+InvoiceWriter = Annotated[OrgContext, Depends(RequirePermission(Permission.INVOICES_WRITE_OWN))]
+InvoiceFinalizer = Annotated[OrgContext, Depends(RequirePermission(Permission.INVOICES_FINALIZE))]
+InvoiceVoider = Annotated[OrgContext, Depends(RequirePermission(Permission.INVOICES_VOID))]
+InvoiceId = Annotated[uuid.UUID, "the invoice's id"]
+DateQuery = Annotated[date | None, Query(ge=date(1900, 1, 1), le=date(2999, 12, 31))]
+
+
+def today() -> date:
+    """The date `overdue` is judged against: UTC, like every timestamp of the API."""
+    return utcnow().date()
+
+
+def _full(response: Response, invoice: Invoice, *, on: date) -> InvoicePublic:
+    response.headers["ETag"] = invoice_tag(invoice, today=on)
+    return InvoicePublic.from_model(invoice, today=on)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a draft invoice",
+    description="A customer of the organization, a currency, the issue and due dates and 1-100 "
+    "line items; amounts, quantities and rates are decimal strings. The totals are computed: "
+    "each line rounded half-up to the currency's minor units, then summed. The response "
+    "carries the draft's `Location` and `ETag`.",
+    responses={**problems(InvalidInputError), **sets_headers(201, "Location", "ETag")},
+)
+async def create_invoice(
+    body: InvoiceCreate, response: Response, context: InvoiceWriter, session: SessionDep
+) -> InvoicePublic:
+    invoice = await invoices.create_invoice(session=session, context=context, data=body)
+    response.headers["Location"] = f"/api/v1/orgs/{context.org_id}/invoices/{invoice.id}"
+    return _full(response, invoice, on=today())
+
+
+@router.get(
+    "",
+    summary="The organization's invoices",
+    description="Summaries (no line items), filtered and sorted, with keyset pagination: follow "
+    "`next_cursor` or the `Link` header. A cursor is good only with the same filters and sort. "
+    "`status` may be repeated; `q` finds a part of the number, the memo or the customer's name.",
+    responses={200: {"headers": {"Link": response_header("Link", required=False)}}},
+)
+async def list_invoices(
+    context: InvoiceReader,
+    session: SessionDep,
+    page: CursorParamsDep,
+    statuses: Annotated[
+        list[InvoiceStatus] | None, Query(alias="status", max_length=4, description="Any of these statuses.")
+    ] = None,
+    customer_id: Annotated[uuid.UUID | None, Query(description="One customer's invoices.")] = None,
+    currency: Annotated[str | None, Query(pattern="^[A-Z]{3}$", description="An ISO 4217 code.")] = None,
+    issued_from: Annotated[DateQuery, Query(description="Issued on or after this date.")] = None,
+    issued_to: Annotated[DateQuery, Query(description="Issued on or before this date.")] = None,
+    due_before: Annotated[DateQuery, Query(description="Due before this date.")] = None,
+    overdue: Annotated[
+        bool | None, Query(description="Only overdue invoices (true), or none of them (false).")
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(min_length=1, max_length=200, description="Part of a number, memo or customer name."),
+    ] = None,
+    sort: Annotated[
+        InvoiceSort, Query(description="A field, `-` first for descending.")
+    ] = InvoiceSort.CREATED_AT_DESC,
+) -> CursorPage[InvoiceSummary]:
+    if issued_from is not None and issued_to is not None and issued_from > issued_to:
+        raise InvalidInputError(["query", "issued_to"], "must not be before issued_from", "range_reversed")
+    filters = InvoiceFilters(
+        statuses=frozenset(statuses or ()),
+        customer_id=customer_id,
+        currency=currency,
+        issued_from=issued_from,
+        issued_to=issued_to,
+        due_before=due_before,
+        overdue=overdue,
+        query=q,
+    )
+    binding = f"invoices:{context.org_id}:{sort.value}:{filters.binding()}"
+    on = today()
+    found = await invoice_lists.list_invoices(
+        session=session,
+        filters=filters,
+        sort=sort,
+        after=page.keyset(binding=binding, arity=2),
+        limit=page.limit,
+        today=on,
+    )
+    return CursorPage[InvoiceSummary](
+        items=[InvoiceSummary.from_model(invoice, today=on) for invoice in found.items],
+        next_cursor=page.next_keyset_cursor(found.next_position, binding=binding),
+    )
+
+
+@router.get(
+    "/{invoice_id}",
+    response_model=InvoicePublic,
+    summary="Read one invoice",
+    description="With its line items and `ETag`; send the tag back as `If-None-Match` to get 304 "
+    "while it is unchanged, or as `If-Match` to change or delete a draft.",
+    responses={**problems(NotFoundError), **sets_headers(200, "ETag"), 304: {"description": "Not modified."}},
+)
+async def get_invoice(
+    invoice_id: uuid.UUID, request: Request, response: Response, context: InvoiceReader, session: SessionDep
+) -> InvoicePublic | Response:
+    invoice = await invoices.get_invoice(session=session, invoice_id=invoice_id)
+    on = today()
+    etag = invoice_tag(invoice, today=on)
+    if not_modified(request, etag):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+    return _full(response, invoice, on=on)
+
+
+@router.patch(
+    "/{invoice_id}",
+    summary="Change a draft",
+    description="Only the fields sent change; null clears `memo`; `line_items`, when sent, replace "
+    "all the lines and the totals are computed again. Drafts only (409 otherwise). Requires "
+    "`If-Match` with the `ETag` you read.",
+    responses={
+        **problems(NotFoundError, InvoiceNotDraftError, NotInvoiceCreatorError, InvalidInputError),
+        **sets_headers(200, "ETag"),
+    },
+)
+async def update_invoice(
+    invoice_id: uuid.UUID,
+    body: InvoiceUpdate,
+    if_match: IfMatchDep,
+    response: Response,
+    context: InvoiceWriter,
+    session: SessionDep,
+) -> InvoicePublic:
+    on = today()
+    invoice = await invoices.update_invoice(
+        session=session, context=context, invoice_id=invoice_id, changes=body, if_match=if_match, today=on
+    )
+    return _full(response, invoice, on=on)
+
+
+@router.delete(
+    "/{invoice_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a draft",
+    description="Drafts only: a finalized invoice is voided, never deleted (409). Requires `If-Match`.",
+    responses=problems(NotFoundError, InvoiceNotDraftError, NotInvoiceCreatorError),
+)
+async def delete_invoice(
+    invoice_id: uuid.UUID, if_match: IfMatchDep, context: InvoiceWriter, session: SessionDep
+) -> None:
+    await invoices.delete_invoice(
+        session=session, context=context, invoice_id=invoice_id, if_match=if_match, today=today()
+    )
+
+
+@router.post(
+    "/{invoice_id}/finalize",
+    summary="Finalize a draft",
+    description="Assigns the organization's next number for the year (`INV-2026-000042`, gapless) "
+    "and opens the invoice for payment; one whose total is zero is paid at once. Only a draft "
+    "is finalized (409 `invoice_not_draft`).",
+    responses={**problems(NotFoundError, InvoiceNotDraftError), **sets_headers(200, "ETag")},
+)
+async def finalize_invoice(
+    invoice_id: uuid.UUID,
+    if_match: OptionalIfMatchDep,
+    response: Response,
+    context: InvoiceFinalizer,
+    session: SessionDep,
+) -> InvoicePublic:
+    on = today()
+    invoice = await invoices.finalize_invoice(
+        session=session, context=context, invoice_id=invoice_id, if_match=if_match, today=on
+    )
+    return _full(response, invoice, on=on)
+
+
+@router.post(
+    "/{invoice_id}/void",
+    summary="Void an invoice",
+    description="A draft or an open invoice is voided: it keeps its number, and nothing more is "
+    "due. A paid or already void invoice is not (409 `invoice_not_voidable`).",
+    responses={**problems(NotFoundError, InvoiceNotVoidableError), **sets_headers(200, "ETag")},
+)
+async def void_invoice(
+    invoice_id: uuid.UUID,
+    if_match: OptionalIfMatchDep,
+    response: Response,
+    context: InvoiceVoider,
+    session: SessionDep,
+) -> InvoicePublic:
+    on = today()
+    invoice = await invoices.void_invoice(
+        session=session, context=context, invoice_id=invoice_id, if_match=if_match, today=on
+    )
+    return _full(response, invoice, on=on)
