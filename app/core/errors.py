@@ -383,7 +383,7 @@ class CustomerHasInvoicesError(ConflictError):
 class InvoiceNotDraftError(ConflictError):
     code = "invoice_not_draft"
     title = "Invoice is not a draft"
-    when = "changing, deleting or finalizing an invoice already finalized or voided (`invoice_status` says which)"
+    when = "changing, deleting or finalizing an invoice no longer a draft (`invoice_status` says which)"
 
 
 class InvoiceNotVoidableError(ConflictError):

@@ -14,7 +14,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from app.core.money import AmountOut, CurrencyCode, Quantity, TaxRate, UnitPrice
@@ -40,10 +40,20 @@ def _date_text(value: object) -> object:
 
 # Far enough back for imported history, far enough ahead for any due date; a year 0 or 20000
 # is a typo or a probe, not an invoice.
+EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2999, 12, 31)
+
+
+def _date_in_range(value: date) -> date:
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise PydanticCustomError("date_out_of_range", "must be between 1900-01-01 and 2999-12-31")
+    return value
+
+
 InvoiceDate = Annotated[
     date,
     BeforeValidator(_date_text),
-    Field(ge=date(1900, 1, 1), le=date(2999, 12, 31), description="A calendar date, `YYYY-MM-DD`."),
+    AfterValidator(_date_in_range),
+    Field(description="A calendar date, `YYYY-MM-DD`, from 1900 to 2999."),
 ]
 Description = Annotated[str, SingleLineText(max_length=500)]
 Memo = Annotated[str, SingleLineText(max_length=1000)]

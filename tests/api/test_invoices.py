@@ -34,7 +34,7 @@ async def test_a_draft_has_exact_totals_rounded_per_line(
     ]
     created = await new_invoice(client, acme, customer, line_items=lines, memo="Thanks")
     body = created.json()
-    # 1.5 × 33.3333 = 49.99995 → 50.00; tax 9.50. 3 × 0.0125 = 0.0375 → 0.04.
+    # 1.5 * 33.3333 = 49.99995 → 50.00; tax 9.50. 3 * 0.0125 = 0.0375 → 0.04.
     assert [(line["line_total"], line["tax_amount"]) for line in body["line_items"]] == [
         ("50.00", "9.50"),
         ("0.04", "0.00"),
@@ -209,7 +209,8 @@ async def test_the_state_machine(client: httpx.AsyncClient, acme: Tenant, custom
     assert opened.status_code == 200, opened.text
     body = opened.json()
     assert body["status"] == "open"
-    assert body["number"].startswith("INV-") and body["number"].endswith("-000001")
+    assert body["number"].startswith("INV-")
+    assert body["number"].endswith("-000001")
     assert body["finalized_at"] is not None
     again = await client.post(f"{url}/finalize", headers=accountant)
     assert (again.status_code, again.json()["code"], again.json()["invoice_status"]) == (

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from app.core.permissions import Role
+from tests.support.invoicing import new_customer, new_invoice
 from tests.support.tenant_calls import CALLS, MISSING, TENANT_OPERATIONS
 from tests.support.tenants import Tenant, make_tenant
 
@@ -58,12 +59,18 @@ async def _customer(client: httpx.AsyncClient, acme: Tenant) -> str:
     return str(created.json()["id"])
 
 
+async def _invoice(client: httpx.AsyncClient, acme: Tenant) -> str:
+    created = await new_invoice(client, acme, await new_customer(client, acme))
+    return str(created.json()["id"])
+
+
 # Per path parameter: how to make an object of Acme's that the parameter names.
 OBJECTS: dict[str, ObjectMaker] = {
     "user_id": _member,
     "api_key_id": _api_key,
     "invitation_id": _invitation,
     "customer_id": _customer,
+    "invoice_id": _invoice,
 }
 # What must still be listed in Acme afterwards, per parameter: (list path, item field).
 LISTED_AT: dict[str, tuple[str, str]] = {
@@ -71,6 +78,7 @@ LISTED_AT: dict[str, tuple[str, str]] = {
     "api_key_id": ("/api-keys", "id"),
     "invitation_id": ("/invitations", "id"),
     "customer_id": ("/customers", "id"),
+    "invoice_id": ("/invoices", "id"),
 }
 
 OBJECT_OPERATIONS = sorted(

@@ -71,7 +71,9 @@ class TenantValues:
             self.fill_answer(case, operation)
             return
         case.path_parameters["org_id"] = self.acme_id
-        if operation == ("DELETE", ORG):
+        if path.startswith(f"{ORG}/invoices"):
+            self._fill_invoicing(case, operation)
+        elif operation == ("DELETE", ORG):
             org_id, slug = self._new_organization(second_owner=False)
             case.path_parameters["org_id"] = org_id
             case.query = {**(case.query or {}), "confirm": slug}
@@ -97,6 +99,17 @@ class TenantValues:
         elif operation == ("POST", f"{ORG}/api-keys") and isinstance(case.body, dict):
             case.body["scopes"] = ["members:read"]
             case.body.pop("expires_at", None)
+
+    def _fill_invoicing(self, case: Any, operation: Operation) -> None:
+        if "{invoice_id}" in operation[1]:
+            # A draft of its own per case (PATCH, DELETE and the transitions spend it).
+            invoice_id, etag = self._new_invoice()
+            case.path_parameters["invoice_id"] = invoice_id
+            if operation[0] in ("PATCH", "DELETE"):
+                case.headers = {**(case.headers or {}), "If-Match": etag}
+        if isinstance(case.body, dict) and "customer_id" in case.body:
+            # A real customer, so that a body otherwise valid is one the API accepts.
+            case.body["customer_id"], _ = self._new_customer()
 
     @property
     def acme_id(self) -> str:
@@ -151,6 +164,21 @@ class TenantValues:
 
     def _new_customer(self) -> tuple[str, str]:
         created = self._call("POST", f"/api/v1/orgs/{self.acme_id}/customers", json={"name": "Fuzzed"})
+        return str(created.json()["id"]), created.headers["ETag"]
+
+    def _new_invoice(self) -> tuple[str, str]:
+        customer_id, _ = self._new_customer()
+        created = self._call(
+            "POST",
+            f"/api/v1/orgs/{self.acme_id}/invoices",
+            json={
+                "customer_id": customer_id,
+                "currency": "EUR",
+                "issue_date": "2026-11-01",
+                "due_date": "2026-12-01",
+                "line_items": [{"description": "Fuzzed", "quantity": "1", "unit_price": "10.00"}],
+            },
+        )
         return str(created.json()["id"]), created.headers["ETag"]
 
     def _new_key(self) -> str:

@@ -62,6 +62,19 @@ CALLS: dict[tuple[str, str], Call] = {
     ("DELETE", "/api/v1/orgs/{org_id}/customers/{customer_id}"): Call(
         path_params={"customer_id": MISSING}, headers={"If-Match": '"1"'}
     ),
+    ("POST", "/api/v1/orgs/{org_id}/invoices"): Call(body={}),
+    ("GET", "/api/v1/orgs/{org_id}/invoices"): Call(),
+    ("GET", "/api/v1/orgs/{org_id}/invoices/{invoice_id}"): Call(path_params={"invoice_id": MISSING}),
+    ("PATCH", "/api/v1/orgs/{org_id}/invoices/{invoice_id}"): Call(
+        path_params={"invoice_id": MISSING}, body={"memo": "Changed"}, headers={"If-Match": '"1"'}
+    ),
+    ("DELETE", "/api/v1/orgs/{org_id}/invoices/{invoice_id}"): Call(
+        path_params={"invoice_id": MISSING}, headers={"If-Match": '"1"'}
+    ),
+    ("POST", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/finalize"): Call(
+        path_params={"invoice_id": MISSING}
+    ),
+    ("POST", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/void"): Call(path_params={"invoice_id": MISSING}),
 }
 # Leaving is not harmless: it is covered by tests/api/test_members.py, for every role.
 NOT_IN_MATRIX = {("DELETE", "/api/v1/orgs/{org_id}/members/me")}

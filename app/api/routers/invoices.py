@@ -24,7 +24,14 @@ from app.core.permissions import Permission
 from app.models import Invoice, InvoiceStatus
 from app.models.base import utcnow
 from app.schemas.common import CursorPage
-from app.schemas.invoices import InvoiceCreate, InvoicePublic, InvoiceSort, InvoiceSummary, InvoiceUpdate
+from app.schemas.invoices import (
+    InvoiceCreate,
+    InvoiceDate,
+    InvoicePublic,
+    InvoiceSort,
+    InvoiceSummary,
+    InvoiceUpdate,
+)
 from app.services import invoice_lists, invoices
 from app.services.invoice_lists import InvoiceFilters
 from app.services.invoices import invoice_tag
@@ -38,7 +45,7 @@ InvoiceWriter = Annotated[OrgContext, Depends(RequirePermission(Permission.INVOI
 InvoiceFinalizer = Annotated[OrgContext, Depends(RequirePermission(Permission.INVOICES_FINALIZE))]
 InvoiceVoider = Annotated[OrgContext, Depends(RequirePermission(Permission.INVOICES_VOID))]
 InvoiceId = Annotated[uuid.UUID, "the invoice's id"]
-DateQuery = Annotated[date | None, Query(ge=date(1900, 1, 1), le=date(2999, 12, 31))]
+DateQuery = InvoiceDate | None
 
 
 def today() -> date:
