@@ -58,12 +58,20 @@ async def _customer(client: httpx.AsyncClient, acme: Tenant) -> str:
     return str(created.json()["id"])
 
 
+async def _event(client: httpx.AsyncClient, acme: Tenant) -> str:
+    await _customer(client, acme)
+    listed = await client.get(acme.path("/events"), headers=acme.auth[Role.OWNER], params={"limit": 1})
+    assert listed.status_code == 200, listed.text
+    return str(listed.json()["items"][0]["id"])
+
+
 # Per path parameter: how to make an object of Acme's that the parameter names.
 OBJECTS: dict[str, ObjectMaker] = {
     "user_id": _member,
     "api_key_id": _api_key,
     "invitation_id": _invitation,
     "customer_id": _customer,
+    "event_id": _event,
 }
 # What must still be listed in Acme afterwards, per parameter: (list path, item field).
 LISTED_AT: dict[str, tuple[str, str]] = {
@@ -71,6 +79,7 @@ LISTED_AT: dict[str, tuple[str, str]] = {
     "api_key_id": ("/api-keys", "id"),
     "invitation_id": ("/invitations", "id"),
     "customer_id": ("/customers", "id"),
+    "event_id": ("/events", "id"),
 }
 
 OBJECT_OPERATIONS = sorted(

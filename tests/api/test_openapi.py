@@ -74,6 +74,8 @@ OPERATION_IDS = {
     ("GET", "/api/v1/orgs/{org_id}/customers/{customer_id}"): "customers-get_customer",
     ("PATCH", "/api/v1/orgs/{org_id}/customers/{customer_id}"): "customers-update_customer",
     ("DELETE", "/api/v1/orgs/{org_id}/customers/{customer_id}"): "customers-delete_customer",
+    ("GET", "/api/v1/orgs/{org_id}/events"): "events-list_events",
+    ("GET", "/api/v1/orgs/{org_id}/events/{event_id}"): "events-get_event",
     ("GET", "/api/v1/orgs/{org_id}/features"): "organizations-read_features",
     ("POST", "/api/v1/orgs/{org_id}/invitations"): "invitations-create_invitation",
     ("GET", "/api/v1/orgs/{org_id}/invitations"): "invitations-list_invitations",

@@ -62,6 +62,8 @@ CALLS: dict[tuple[str, str], Call] = {
     ("DELETE", "/api/v1/orgs/{org_id}/customers/{customer_id}"): Call(
         path_params={"customer_id": MISSING}, headers={"If-Match": '"1"'}
     ),
+    ("GET", "/api/v1/orgs/{org_id}/events"): Call(),
+    ("GET", "/api/v1/orgs/{org_id}/events/{event_id}"): Call(path_params={"event_id": MISSING}),
 }
 # Leaving is not harmless: it is covered by tests/api/test_members.py, for every role.
 NOT_IN_MATRIX = {("DELETE", "/api/v1/orgs/{org_id}/members/me")}
