@@ -4,7 +4,8 @@ Generated ids name nothing, so without help every tenant operation would only ev
 Every other valid case gets values only the server knows: the seeded organization (Acme, of
 which the fuzzing admin is the owner) and one of its members, or, for the operations that spend
 what they act on (deleting an organization, leaving it, handing it over, removing a member,
-revoking a key, changing or deleting a customer), something made for that one case.
+revoking a key, changing or deleting a customer), something made for that one case. An event
+is read only, so every case reads the same one.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class TenantValues:
     token: Callable[[], str]
     member_id: str
     _acme_id: str | None = None
+    _event_id: str | None = None
 
     admin_email: str = ""
 
@@ -94,6 +96,8 @@ class TenantValues:
             case.path_parameters["customer_id"] = customer_id
             if operation[0] in ("PATCH", "DELETE"):
                 case.headers = {**(case.headers or {}), "If-Match": etag}
+        elif path == f"{ORG}/events/{{event_id}}":
+            case.path_parameters["event_id"] = self.event_id
         elif operation == ("POST", f"{ORG}/api-keys") and isinstance(case.body, dict):
             case.body["scopes"] = ["members:read"]
             case.body.pop("expires_at", None)
@@ -105,6 +109,15 @@ class TenantValues:
             [acme] = [item["id"] for item in listed["items"] if item["slug"] == "acme"]
             self._acme_id = str(acme)
         return self._acme_id
+
+    @property
+    def event_id(self) -> str:
+        """An event of Acme's: the one its first customer made here."""
+        if self._event_id is None:
+            self._new_customer()
+            listed = self._call("GET", f"/api/v1/orgs/{self.acme_id}/events", params={"limit": 1}).json()
+            self._event_id = str(listed["items"][0]["id"])
+        return self._event_id
 
     def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         response = httpx.request(
