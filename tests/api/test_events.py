@@ -43,10 +43,14 @@ def request_id(name: str) -> str:
 
 
 async def create(
-    client: httpx.AsyncClient, acme: Tenant, body: dict[str, Any] | None = None, **headers: str
+    client: httpx.AsyncClient,
+    acme: Tenant,
+    body: dict[str, Any] | None = None,
+    *,
+    headers: dict[str, str] | None = None,
 ) -> httpx.Response:
     response = await client.post(
-        acme.path("/customers"), headers={**acme.auth[Role.MEMBER], **headers}, json=body or GLOBEX
+        acme.path("/customers"), headers={**acme.auth[Role.MEMBER], **(headers or {})}, json=body or GLOBEX
     )
     assert response.status_code == 201, response.text
     return response
@@ -67,7 +71,7 @@ async def test_each_change_is_one_event_whose_data_is_the_response(
     client: httpx.AsyncClient, acme: Tenant
 ) -> None:
     member = acme.auth[Role.MEMBER]
-    created = await create(client, acme, **{"X-Request-ID": request_id("create")})
+    created = await create(client, acme, headers={"X-Request-ID": request_id("create")})
     url = created.headers["location"]
     changed = await client.patch(
         url,
