@@ -75,6 +75,11 @@ TAGS: list[dict[str, Any]] = [
         "or used to sign up.",
     },
     {"name": "audit", "description": "The append-only record of every change in an organization."},
+    {
+        "name": "events",
+        "description": "Every state change of an organization's objects, each with the object as the "
+        "API returned it: the transactional outbox, readable.",
+    },
     {"name": "health", "description": "Liveness and readiness probes (application/health+json)."},
 ]
 # Relative: the server that serves this document (behind a path prefix, FastAPI puts the

@@ -50,6 +50,9 @@ async def upgrade_to_head(url: str, *, api_role: str | None = None) -> None:
 
 # Tables the API may read and insert into but never change: the audit trail.
 APPEND_ONLY_TABLES: tuple[str, ...] = ("audit_log",)
+# Append-only too, but for the columns named: the outbox, whose relay stamps each event it
+# has passed on (column privileges, so no UPDATE can rewrite what an event says).
+APPEND_ONLY_EXCEPT_COLUMNS: dict[str, tuple[str, ...]] = {"events": ("relayed_at",)}
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -84,8 +87,11 @@ async def grant_api_role(connection: AsyncConnection, role: str) -> None:
     )
     await connection.execute(text(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"))
     await connection.execute(text(f"REVOKE INSERT, UPDATE, DELETE ON {VERSION_TABLE} FROM {role}"))
-    for table in APPEND_ONLY_TABLES:
+    for table in (*APPEND_ONLY_TABLES, *APPEND_ONLY_EXCEPT_COLUMNS):
+        # Revoking the table's UPDATE revokes its column grants too: each run starts afresh.
         await connection.execute(text(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM {role}"))
+    for table, columns in APPEND_ONLY_EXCEPT_COLUMNS.items():
+        await connection.execute(text(f"GRANT UPDATE ({', '.join(columns)}) ON {table} TO {role}"))
 
 
 def _upgrade(connection: Connection) -> None:

@@ -5,6 +5,7 @@ from app.models.audit import AuditLogEntry
 from app.models.auth_session import AuthSession, RefreshToken
 from app.models.base import Base
 from app.models.customer import Customer
+from app.models.event import Event
 from app.models.feature_flag import FeatureFlag
 from app.models.invitation import Invitation
 from app.models.invoice import Invoice, InvoiceLineItem, InvoiceNumberCounter, InvoiceStatus
@@ -18,6 +19,7 @@ __all__ = [
     "AuthSession",
     "Base",
     "Customer",
+    "Event",
     "FeatureFlag",
     "Invitation",
     "Invoice",

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import AfterValidator, BaseModel, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from app.schemas.auth import examples
 from app.schemas.common import EmailAddress, Name, SingleLineText, StrictInput, UtcDateTime, reject_null
+
+if TYPE_CHECKING:
+    from app.models import Customer
 
 MAX_METADATA_KEYS = 20
 MAX_METADATA_VALUE_LENGTH = 500
@@ -104,3 +107,17 @@ class CustomerPublic(BaseModel):
     metadata: dict[str, str]
     created_at: UtcDateTime
     updated_at: UtcDateTime
+
+    @classmethod
+    def from_model(cls, customer: Customer) -> CustomerPublic:
+        """The one mapping from the stored customer: API responses and event snapshots agree."""
+        return cls(
+            id=customer.id,
+            name=customer.name,
+            email=customer.email,
+            address=Address.model_validate(customer.address) if customer.address else None,
+            tax_id=customer.tax_id,
+            metadata=customer.metadata_,
+            created_at=customer.created_at,
+            updated_at=customer.updated_at,
+        )

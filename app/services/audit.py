@@ -54,6 +54,14 @@ class AuditPage:
     has_more: bool
 
 
+def actor_of(context: OrgContext) -> tuple[str, uuid.UUID]:
+    """Who acts: `("user", user id)`, or `("api_key", key id)` for a program."""
+    caller = context.principal
+    if isinstance(caller, ApiKeyPrincipal):
+        return "api_key", caller.api_key_id
+    return "user", caller.user_id
+
+
 def record(
     session: AsyncSession,
     context: OrgContext,
@@ -64,11 +72,7 @@ def record(
     changes: dict[str, Any] | None = None,
 ) -> None:
     """Add the entry to the session: it is written with the change, in the same transaction."""
-    caller = context.principal
-    if isinstance(caller, ApiKeyPrincipal):
-        actor_type, actor_id = "api_key", caller.api_key_id
-    else:
-        actor_type, actor_id = "user", caller.user_id
+    actor_type, actor_id = actor_of(context)
     session.add(
         AuditLogEntry(
             org_id=context.org_id,

@@ -3,6 +3,10 @@
 Every change is checked against the version the client read (`If-Match`, app/core/
 conditional.py) and written `WHERE version = <that version>`, so of two concurrent writers
 holding the same ETag exactly one succeeds; the other gets 412 and changes nothing.
+
+Each change records its audit entry and its event (app/services/events.py) once it is
+written, so the event's snapshot is the customer as the response shows it: new version,
+new `updated_at`.
 """
 
 from __future__ import annotations
@@ -18,9 +22,10 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.core.conditional import TagList, ensure_current
 from app.core.errors import CustomerHasInvoicesError, NotFoundError, PreconditionFailedError
+from app.core.events import EventType
 from app.models import Customer, Invoice
-from app.schemas.customers import CustomerCreate, CustomerUpdate
-from app.services import audit
+from app.schemas.customers import CustomerCreate, CustomerPublic, CustomerUpdate
+from app.services import events
 from app.services.organizations import OrgContext
 
 NO_SUCH_CUSTOMER = "No such customer."
@@ -43,12 +48,11 @@ async def create_customer(*, session: AsyncSession, context: OrgContext, data: C
     )
     session.add(customer)
     await session.flush()
-    audit.record(
+    events.record_change(
         session,
         context,
-        action="customer.created",
-        target_type="customer",
-        target_id=customer.id,
+        type=EventType.CUSTOMER_CREATED,
+        data=CustomerPublic.from_model(customer),
         changes={"name": customer.name},
     )
     return customer
@@ -99,15 +103,14 @@ async def update_customer(
             setattr(customer, _attribute(field), new)
             summary[field] = [old, new] if field in ("name", "email", "tax_id") else "changed"
     if summary:
-        audit.record(
+        await _write(session)
+        events.record_change(
             session,
             context,
-            action="customer.updated",
-            target_type="customer",
-            target_id=customer.id,
+            type=EventType.CUSTOMER_UPDATED,
+            data=CustomerPublic.from_model(customer),
             changes=summary,
         )
-        await _write(session)
     return customer
 
 
@@ -118,20 +121,16 @@ async def delete_customer(
     ensure_current(if_match, version=customer.version)
     if await session.scalar(select(exists().where(Invoice.customer_id == customer.id))):
         raise CustomerHasInvoicesError(_HAS_INVOICES)
+    as_it_was = CustomerPublic.from_model(customer)
     await session.delete(customer)
-    audit.record(
-        session,
-        context,
-        action="customer.deleted",
-        target_type="customer",
-        target_id=customer.id,
-        changes={"name": customer.name},
-    )
     try:
         await _write(session)
     except IntegrityError:
         # An invoice for this customer was created after the check (the foreign key refuses).
         raise CustomerHasInvoicesError(_HAS_INVOICES) from None
+    events.record_change(
+        session, context, type=EventType.CUSTOMER_DELETED, data=as_it_was, changes={"name": as_it_was.name}
+    )
 
 
 def _attribute(field: str) -> str:

@@ -64,6 +64,13 @@ async def _invoice(client: httpx.AsyncClient, acme: Tenant) -> str:
     return str(created.json()["id"])
 
 
+async def _event(client: httpx.AsyncClient, acme: Tenant) -> str:
+    await _customer(client, acme)
+    listed = await client.get(acme.path("/events"), headers=acme.auth[Role.OWNER], params={"limit": 1})
+    assert listed.status_code == 200, listed.text
+    return str(listed.json()["items"][0]["id"])
+
+
 # Per path parameter: how to make an object of Acme's that the parameter names.
 OBJECTS: dict[str, ObjectMaker] = {
     "user_id": _member,
@@ -71,6 +78,7 @@ OBJECTS: dict[str, ObjectMaker] = {
     "invitation_id": _invitation,
     "customer_id": _customer,
     "invoice_id": _invoice,
+    "event_id": _event,
 }
 # What must still be listed in Acme afterwards, per parameter: (list path, item field).
 LISTED_AT: dict[str, tuple[str, str]] = {
@@ -79,6 +87,7 @@ LISTED_AT: dict[str, tuple[str, str]] = {
     "invitation_id": ("/invitations", "id"),
     "customer_id": ("/customers", "id"),
     "invoice_id": ("/invoices", "id"),
+    "event_id": ("/events", "id"),
 }
 
 OBJECT_OPERATIONS = sorted(

@@ -159,6 +159,10 @@ HAND_WRITTEN = [
     ("key-without", "GET", "/api/v1/orgs/{org_id}", 200),
     ("accountant", "GET", "/api/v1/orgs/{org_id}/audit-log", 403),
     ("admin", "GET", "/api/v1/orgs/{org_id}/audit-log", 200),
+    ("viewer", "GET", "/api/v1/orgs/{org_id}/events", 403),
+    ("member", "GET", "/api/v1/orgs/{org_id}/events/{event_id}", 403),
+    ("accountant", "GET", "/api/v1/orgs/{org_id}/events", 200),
+    ("accountant", "GET", "/api/v1/orgs/{org_id}/events/{event_id}", 404),
 ]
 
 

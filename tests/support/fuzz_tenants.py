@@ -4,7 +4,8 @@ Generated ids name nothing, so without help every tenant operation would only ev
 Every other valid case gets values only the server knows: the seeded organization (Acme, of
 which the fuzzing admin is the owner) and one of its members, or, for the operations that spend
 what they act on (deleting an organization, leaving it, handing it over, removing a member,
-revoking a key, changing or deleting a customer), something made for that one case.
+revoking a key, changing or deleting a customer), something made for that one case. An event
+is read only, so every case reads the same one.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class TenantValues:
     token: Callable[[], str]
     member_id: str
     _acme_id: str | None = None
+    _event_id: str | None = None
 
     admin_email: str = ""
 
@@ -71,8 +73,8 @@ class TenantValues:
             self.fill_answer(case, operation)
             return
         case.path_parameters["org_id"] = self.acme_id
-        if path.startswith(f"{ORG}/invoices"):
-            self._fill_invoicing(case, operation)
+        if path.startswith((f"{ORG}/customers", f"{ORG}/invoices", f"{ORG}/events")):
+            self._fill_billing(case, operation)
         elif operation == ("DELETE", ORG):
             org_id, slug = self._new_organization(second_owner=False)
             case.path_parameters["org_id"] = org_id
@@ -90,23 +92,24 @@ class TenantValues:
             case.path_parameters["invitation_id"] = self._new_invitation()
         elif operation == ("DELETE", f"{ORG}/api-keys/{{api_key_id}}"):
             case.path_parameters["api_key_id"] = self._new_key()
-        elif path == f"{ORG}/customers/{{customer_id}}":
-            # A customer of its own per case (PATCH and DELETE spend it), and its current ETag.
-            customer_id, etag = self._new_customer()
-            case.path_parameters["customer_id"] = customer_id
-            if operation[0] in ("PATCH", "DELETE"):
-                case.headers = {**(case.headers or {}), "If-Match": etag}
         elif operation == ("POST", f"{ORG}/api-keys") and isinstance(case.body, dict):
             case.body["scopes"] = ["members:read"]
             case.body.pop("expires_at", None)
 
-    def _fill_invoicing(self, case: Any, operation: Operation) -> None:
-        if "{invoice_id}" in operation[1]:
+    def _fill_billing(self, case: Any, operation: Operation) -> None:
+        """Customers, invoices, events: objects of their own, and their current ETags."""
+        path = operation[1]
+        etag = None
+        if path == f"{ORG}/customers/{{customer_id}}":
+            # A customer of its own per case (PATCH and DELETE spend it).
+            case.path_parameters["customer_id"], etag = self._new_customer()
+        elif "{invoice_id}" in path:
             # A draft of its own per case (PATCH, DELETE and the transitions spend it).
-            invoice_id, etag = self._new_invoice()
-            case.path_parameters["invoice_id"] = invoice_id
-            if operation[0] in ("PATCH", "DELETE"):
-                case.headers = {**(case.headers or {}), "If-Match": etag}
+            case.path_parameters["invoice_id"], etag = self._new_invoice()
+        elif path == f"{ORG}/events/{{event_id}}":
+            case.path_parameters["event_id"] = self.event_id
+        if etag is not None and operation[0] in ("PATCH", "DELETE"):
+            case.headers = {**(case.headers or {}), "If-Match": etag}
         if isinstance(case.body, dict) and "customer_id" in case.body:
             # A real customer, so that a body otherwise valid is one the API accepts.
             case.body["customer_id"], _ = self._new_customer()
@@ -118,6 +121,15 @@ class TenantValues:
             [acme] = [item["id"] for item in listed["items"] if item["slug"] == "acme"]
             self._acme_id = str(acme)
         return self._acme_id
+
+    @property
+    def event_id(self) -> str:
+        """An event of Acme's: the one its first customer made here."""
+        if self._event_id is None:
+            self._new_customer()
+            listed = self._call("GET", f"/api/v1/orgs/{self.acme_id}/events", params={"limit": 1}).json()
+            self._event_id = str(listed["items"][0]["id"])
+        return self._event_id
 
     def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         response = httpx.request(

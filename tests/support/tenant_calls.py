@@ -75,6 +75,8 @@ CALLS: dict[tuple[str, str], Call] = {
         path_params={"invoice_id": MISSING}
     ),
     ("POST", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/void"): Call(path_params={"invoice_id": MISSING}),
+    ("GET", "/api/v1/orgs/{org_id}/events"): Call(),
+    ("GET", "/api/v1/orgs/{org_id}/events/{event_id}"): Call(path_params={"event_id": MISSING}),
 }
 # Leaving is not harmless: it is covered by tests/api/test_members.py, for every role.
 NOT_IN_MATRIX = {("DELETE", "/api/v1/orgs/{org_id}/members/me")}

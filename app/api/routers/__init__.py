@@ -13,6 +13,7 @@ from app.api.routers import (
     audit,
     auth,
     customers,
+    events,
     invitations,
     invoices,
     members,
@@ -42,6 +43,7 @@ def build_api_router() -> APIRouter:
     authenticated.include_router(audit.router)
     authenticated.include_router(customers.router)
     authenticated.include_router(invoices.router)
+    authenticated.include_router(events.router)
     authenticated.include_router(invitations.router)
     authenticated.include_router(invitations.answers)
     api.include_router(authenticated)

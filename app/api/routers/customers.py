@@ -17,7 +17,7 @@ from app.core.errors import NotFoundError
 from app.core.permissions import Permission
 from app.models import Customer
 from app.schemas.common import CursorPage
-from app.schemas.customers import Address, CustomerCreate, CustomerPublic, CustomerUpdate
+from app.schemas.customers import CustomerCreate, CustomerPublic, CustomerUpdate
 from app.services import customers
 from app.services.organizations import OrgContext
 
@@ -25,19 +25,6 @@ router = APIRouter(prefix="/orgs/{org_id}/customers", tags=["customers"])
 
 CustomerReader = Annotated[OrgContext, Depends(RequirePermission(Permission.CUSTOMERS_READ))]
 CustomerWriter = Annotated[OrgContext, Depends(RequirePermission(Permission.CUSTOMERS_WRITE))]
-
-
-def customer_public(customer: Customer) -> CustomerPublic:
-    return CustomerPublic(
-        id=customer.id,
-        name=customer.name,
-        email=customer.email,
-        address=Address.model_validate(customer.address) if customer.address else None,
-        tax_id=customer.tax_id,
-        metadata=customer.metadata_,
-        created_at=customer.created_at,
-        updated_at=customer.updated_at,
-    )
 
 
 def _location(context: OrgContext, customer: Customer) -> str:
@@ -58,7 +45,7 @@ async def create_customer(
     customer = await customers.create_customer(session=session, context=context, data=body)
     response.headers["Location"] = _location(context, customer)
     response.headers["ETag"] = entity_tag(customer.version)
-    return customer_public(customer)
+    return CustomerPublic.from_model(customer)
 
 
 @router.get(
@@ -82,7 +69,7 @@ async def list_customers(
     )
     last = found.items[-1].id if found.has_more and found.items else None
     return CursorPage[CustomerPublic](
-        items=[customer_public(customer) for customer in found.items],
+        items=[CustomerPublic.from_model(customer) for customer in found.items],
         next_cursor=page.next_cursor(last, binding=binding),
     )
 
@@ -103,7 +90,7 @@ async def get_customer(
     if not_modified(request, etag):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
     response.headers["ETag"] = etag
-    return customer_public(customer)
+    return CustomerPublic.from_model(customer)
 
 
 @router.patch(
@@ -125,7 +112,7 @@ async def update_customer(
         session=session, context=context, customer_id=customer_id, changes=body, if_match=if_match
     )
     response.headers["ETag"] = entity_tag(customer.version)
-    return customer_public(customer)
+    return CustomerPublic.from_model(customer)
 
 
 @router.delete(

@@ -1,8 +1,8 @@
 """invoices: drafts and issued invoices, their line items, and gapless number counters
 
 Revision ID: 0012_invoices
-Revises: 0009_customers
-Create Date: 2026-11-29 14:00:00
+Revises: 0010_events
+Create Date: 2026-11-29 14:30:00
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from app.db.row_level_security import enable_tenant_isolation, is_postgresql
 from app.models.base import ExactDecimal
 
 revision: str = "0012_invoices"
-down_revision: str | None = "0009_customers"
+down_revision: str | None = "0010_events"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
