@@ -30,13 +30,14 @@ from app.core.errors import (
     NotInvoiceCreatorError,
     PreconditionFailedError,
 )
-from app.core.money import invoice_totals, line_amounts, quantize
+from app.core.events import EventType
+from app.core.money import invoice_totals, line_amounts, plain_text, quantize
 from app.core.permissions import Permission
 from app.core.security.principal import ApiKeyPrincipal
 from app.models import Customer, Invoice, InvoiceLineItem, InvoiceStatus
 from app.models.base import utcnow
-from app.schemas.invoices import InvoiceCreate, InvoiceUpdate, LineItemIn, is_overdue
-from app.services import audit, invoice_numbers
+from app.schemas.invoices import InvoiceCreate, InvoicePublic, InvoiceUpdate, LineItemIn, is_overdue
+from app.services import events, invoice_numbers
 from app.services.organizations import OrgContext
 
 NO_SUCH_INVOICE = "No such invoice."
@@ -47,7 +48,9 @@ def invoice_tag(invoice: Invoice, *, today: date) -> str:
     return f'"{invoice.version}{"-overdue" if is_overdue(invoice, today=today) else ""}"'
 
 
-async def create_invoice(*, session: AsyncSession, context: OrgContext, data: InvoiceCreate) -> Invoice:
+async def create_invoice(
+    *, session: AsyncSession, context: OrgContext, data: InvoiceCreate, today: date
+) -> Invoice:
     await _ensure_customer(session, data.customer_id)
     invoice = Invoice(
         customer_id=data.customer_id,
@@ -63,14 +66,7 @@ async def create_invoice(*, session: AsyncSession, context: OrgContext, data: In
     _set_lines(invoice, data.line_items)
     session.add(invoice)
     await session.flush()
-    audit.record(
-        session,
-        context,
-        action="invoice.created",
-        target_type="invoice",
-        target_id=invoice.id,
-        changes={"total": str(invoice.total), "currency": invoice.currency},
-    )
+    _announce(session, context, EventType.INVOICE_CREATED, invoice, today=today, changes=_amounts(invoice))
     return invoice
 
 
@@ -126,16 +122,9 @@ async def update_invoice(
         # Same lines, other minor units: recompute every rounded amount.
         _recompute(invoice)
     if summary:
-        summary["total"] = str(invoice.total)
-        audit.record(
-            session,
-            context,
-            action="invoice.updated",
-            target_type="invoice",
-            target_id=invoice.id,
-            changes=summary,
-        )
         await _write(session)
+        summary.update(_amounts(invoice))
+        _announce(session, context, EventType.INVOICE_UPDATED, invoice, today=today, changes=summary)
     return invoice
 
 
@@ -147,14 +136,15 @@ async def delete_invoice(
     if_match: TagList | None,
     today: date,
 ) -> None:
-    invoice = await get_invoice(session=session, invoice_id=invoice_id, with_lines=False)
+    invoice = await get_invoice(session=session, invoice_id=invoice_id)
     ensure_matches(if_match, current=invoice_tag(invoice, today=today))
     _ensure_may_edit(context, invoice)
+    as_it_was = InvoicePublic.from_model(invoice, today=today)
     await session.delete(invoice)
-    audit.record(
-        session, context, action="invoice.deleted", target_type="invoice", target_id=invoice.id, changes={}
-    )
     await _write(session)
+    events.record_change(
+        session, context, type=EventType.INVOICE_DELETED, data=as_it_was, changes=_amounts(invoice)
+    )
 
 
 async def finalize_invoice(
@@ -180,15 +170,11 @@ async def finalize_invoice(
         invoice.status, invoice.paid_at = InvoiceStatus.PAID, now
     # Last, so the counter row stays locked for as short a time as possible.
     invoice.number = await invoice_numbers.next_number(session, org_id=context.org_id, year=now.year)
-    audit.record(
-        session,
-        context,
-        action="invoice.finalized",
-        target_type="invoice",
-        target_id=invoice.id,
-        changes={"number": invoice.number, "total": str(invoice.total)},
-    )
     await _write(session)
+    changes = {"number": invoice.number, **_amounts(invoice)}
+    _announce(session, context, EventType.INVOICE_FINALIZED, invoice, today=today, changes=changes)
+    if invoice.status == InvoiceStatus.PAID:
+        _announce(session, context, EventType.INVOICE_PAID, invoice, today=today, changes=changes)
     return invoice
 
 
@@ -209,20 +195,29 @@ async def void_invoice(
         )
     invoice.status = InvoiceStatus.VOID
     invoice.voided_at = utcnow()
-    audit.record(
-        session,
-        context,
-        action="invoice.voided",
-        target_type="invoice",
-        target_id=invoice.id,
-        changes={"number": invoice.number},
-    )
     await _write(session)
+    _announce(
+        session, context, EventType.INVOICE_VOIDED, invoice, today=today, changes={"number": invoice.number}
+    )
     return invoice
 
 
-async def customer_has_invoices(session: AsyncSession, customer_id: uuid.UUID) -> bool:
-    return bool(await session.scalar(select(exists().where(Invoice.customer_id == customer_id))))
+def _announce(
+    session: AsyncSession,
+    context: OrgContext,
+    type: EventType,
+    invoice: Invoice,
+    *,
+    today: date,
+    changes: dict[str, Any],
+) -> None:
+    """The event (the invoice as the API now shows it) and the audit entry, in this transaction."""
+    data = InvoicePublic.from_model(invoice, today=today)
+    events.record_change(session, context, type=type, data=data, changes=changes)
+
+
+def _amounts(invoice: Invoice) -> dict[str, str]:
+    return {"currency": invoice.currency, "total": plain_text(invoice.total)}
 
 
 def _set_creator(invoice: Invoice, context: OrgContext) -> None:

@@ -307,3 +307,40 @@ async def test_a_customer_with_invoices_stays(client: httpx.AsyncClient, acme: T
     refused = await client.delete(url, headers={**acme.auth[Role.OWNER], "If-Match": etag})
     assert (refused.status_code, refused.json()["code"]) == (409, "customer_has_invoices")
     assert (await client.get(url, headers=acme.auth[Role.OWNER])).status_code == 200
+
+
+async def test_each_change_is_an_event_with_the_invoice_as_answered(
+    client: httpx.AsyncClient, acme: Tenant, customer: str
+) -> None:
+    owner = acme.auth[Role.OWNER]
+    created = await new_invoice(client, acme, customer)
+    url = created.headers["location"]
+    changed = await client.patch(url, headers={**owner, "If-Match": '"1"'}, json={"memo": "Now with memo"})
+    opened = await client.post(f"{url}/finalize", headers=owner)
+    voided = await client.post(f"{url}/void", headers=owner)
+    free = [{"description": "Free", "quantity": "1", "unit_price": "0"}]
+    paid = await finalized_invoice(client, acme, customer, line_items=free)
+    discarded = await new_invoice(client, acme, customer)
+    gone = await client.delete(discarded.headers["location"], headers={**owner, "If-Match": '"1"'})
+    assert gone.status_code == 204
+    listed = await client.get(acme.path("/events"), headers=owner, params={"limit": 200})
+    events = [(event["type"], event["data"]) for event in reversed(listed.json()["items"])]
+    invoice_events = [(kind, data) for kind, data in events if kind.startswith("invoice.")]
+    assert invoice_events[:4] == [
+        ("invoice.created", created.json()),
+        ("invoice.updated", changed.json()),
+        ("invoice.finalized", opened.json()),
+        ("invoice.voided", voided.json()),
+    ]
+    assert [kind for kind, _ in invoice_events[4:]] == [
+        "invoice.created",
+        "invoice.finalized",
+        "invoice.paid",
+        "invoice.created",
+        "invoice.deleted",
+    ]
+    assert invoice_events[6][1] == paid
+    assert invoice_events[8][1] == discarded.json()
+    audit = await client.get(acme.path("/audit-log"), headers=owner, params={"limit": 200})
+    actions = [entry["action"] for entry in audit.json()["items"] if entry["action"].startswith("invoice.")]
+    assert sorted(actions) == sorted(kind for kind, _ in invoice_events)

@@ -71,9 +71,10 @@ def _full(response: Response, invoice: Invoice, *, on: date) -> InvoicePublic:
 async def create_invoice(
     body: InvoiceCreate, response: Response, context: InvoiceWriter, session: SessionDep
 ) -> InvoicePublic:
-    invoice = await invoices.create_invoice(session=session, context=context, data=body)
+    on = today()
+    invoice = await invoices.create_invoice(session=session, context=context, data=body, today=on)
     response.headers["Location"] = f"/api/v1/orgs/{context.org_id}/invoices/{invoice.id}"
-    return _full(response, invoice, on=today())
+    return _full(response, invoice, on=on)
 
 
 @router.get(
