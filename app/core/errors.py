@@ -386,6 +386,12 @@ class InvoiceNotDraftError(ConflictError):
     when = "changing, deleting or finalizing an invoice no longer a draft (`invoice_status` says which)"
 
 
+class InvoiceNotOpenError(ConflictError):
+    code = "invoice_not_open"
+    title = "Invoice is not open"
+    when = "recording a payment against a draft, paid or void invoice (`invoice_status` says which)"
+
+
 class InvoiceNotVoidableError(ConflictError):
     code = "invoice_not_voidable"
     title = "Invoice cannot be voided"

@@ -11,6 +11,7 @@ from app.models.invitation import Invitation
 from app.models.invoice import Invoice, InvoiceLineItem, InvoiceNumberCounter, InvoiceStatus
 from app.models.one_time_token import OneTimeToken, TokenPurpose
 from app.models.organization import Membership, Organization
+from app.models.payment import Payment, PaymentMethod
 from app.models.user import User
 
 __all__ = [
@@ -29,6 +30,8 @@ __all__ = [
     "Membership",
     "OneTimeToken",
     "Organization",
+    "Payment",
+    "PaymentMethod",
     "RefreshToken",
     "TokenPurpose",
     "User",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -32,6 +32,11 @@ NAMING_CONVENTION = {
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def utc_today() -> date:
+    """Today in UTC: the date `overdue` and every date rule of the API are judged against."""
+    return utcnow().date()
 
 
 def new_id() -> uuid.UUID:

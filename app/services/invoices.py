@@ -122,7 +122,7 @@ async def update_invoice(
         # Same lines, other minor units: recompute every rounded amount.
         _recompute(invoice)
     if summary:
-        await _write(session)
+        await write_versioned(session)
         summary.update(_amounts(invoice))
         _announce(session, context, EventType.INVOICE_UPDATED, invoice, today=today, changes=summary)
     return invoice
@@ -141,7 +141,7 @@ async def delete_invoice(
     _ensure_may_edit(context, invoice)
     as_it_was = InvoicePublic.from_model(invoice, today=today)
     await session.delete(invoice)
-    await _write(session)
+    await write_versioned(session)
     events.record_change(
         session, context, type=EventType.INVOICE_DELETED, data=as_it_was, changes=_amounts(invoice)
     )
@@ -170,7 +170,7 @@ async def finalize_invoice(
         invoice.status, invoice.paid_at = InvoiceStatus.PAID, now
     # Last, so the counter row stays locked for as short a time as possible.
     invoice.number = await invoice_numbers.next_number(session, org_id=context.org_id, year=now.year)
-    await _write(session)
+    await write_versioned(session)
     changes = {"number": invoice.number, **_amounts(invoice)}
     _announce(session, context, EventType.INVOICE_FINALIZED, invoice, today=today, changes=changes)
     if invoice.status == InvoiceStatus.PAID:
@@ -195,7 +195,7 @@ async def void_invoice(
         )
     invoice.status = InvoiceStatus.VOID
     invoice.voided_at = utcnow()
-    await _write(session)
+    await write_versioned(session)
     _announce(
         session, context, EventType.INVOICE_VOIDED, invoice, today=today, changes={"number": invoice.number}
     )
@@ -278,7 +278,7 @@ def _recompute(invoice: Invoice) -> None:
     invoice.amount_paid = quantize(Decimal(0), invoice.currency)
 
 
-async def _write(session: AsyncSession) -> None:
+async def write_versioned(session: AsyncSession) -> None:
     """Flush `WHERE version = <read>`: nothing updated means another writer came first."""
     try:
         await session.flush()

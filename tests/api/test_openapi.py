@@ -81,6 +81,8 @@ OPERATION_IDS = {
     ("DELETE", "/api/v1/orgs/{org_id}/invoices/{invoice_id}"): "invoices-delete_invoice",
     ("POST", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/finalize"): "invoices-finalize_invoice",
     ("POST", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/void"): "invoices-void_invoice",
+    ("POST", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/payments"): "payments-create_payment",
+    ("GET", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/payments"): "payments-list_payments",
     ("GET", "/api/v1/orgs/{org_id}/events"): "events-list_events",
     ("GET", "/api/v1/orgs/{org_id}/events/{event_id}"): "events-get_event",
     ("GET", "/api/v1/orgs/{org_id}/features"): "organizations-read_features",

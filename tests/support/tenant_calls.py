@@ -75,6 +75,12 @@ CALLS: dict[tuple[str, str], Call] = {
         path_params={"invoice_id": MISSING}
     ),
     ("POST", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/void"): Call(path_params={"invoice_id": MISSING}),
+    ("POST", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/payments"): Call(
+        path_params={"invoice_id": MISSING}, body={"amount": "1.00", "method": "cash"}
+    ),
+    ("GET", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/payments"): Call(
+        path_params={"invoice_id": MISSING}
+    ),
     ("GET", "/api/v1/orgs/{org_id}/events"): Call(),
     ("GET", "/api/v1/orgs/{org_id}/events/{event_id}"): Call(path_params={"event_id": MISSING}),
 }

@@ -18,6 +18,7 @@ from app.api.routers import (
     invoices,
     members,
     organizations,
+    payments,
     users,
 )
 
@@ -43,6 +44,7 @@ def build_api_router() -> APIRouter:
     authenticated.include_router(audit.router)
     authenticated.include_router(customers.router)
     authenticated.include_router(invoices.router)
+    authenticated.include_router(payments.router)
     authenticated.include_router(events.router)
     authenticated.include_router(invitations.router)
     authenticated.include_router(invitations.answers)

@@ -22,7 +22,7 @@ from app.core.errors import (
 )
 from app.core.permissions import Permission
 from app.models import Invoice, InvoiceStatus
-from app.models.base import utcnow
+from app.models.base import utc_today
 from app.schemas.common import CursorPage
 from app.schemas.invoices import (
     InvoiceCreate,
@@ -48,11 +48,6 @@ InvoiceId = Annotated[uuid.UUID, "the invoice's id"]
 DateQuery = InvoiceDate | None
 
 
-def today() -> date:
-    """The date `overdue` is judged against: UTC, like every timestamp of the API."""
-    return utcnow().date()
-
-
 def _full(response: Response, invoice: Invoice, *, on: date) -> InvoicePublic:
     response.headers["ETag"] = invoice_tag(invoice, today=on)
     return InvoicePublic.from_model(invoice, today=on)
@@ -71,7 +66,7 @@ def _full(response: Response, invoice: Invoice, *, on: date) -> InvoicePublic:
 async def create_invoice(
     body: InvoiceCreate, response: Response, context: InvoiceWriter, session: SessionDep
 ) -> InvoicePublic:
-    on = today()
+    on = utc_today()
     invoice = await invoices.create_invoice(session=session, context=context, data=body, today=on)
     response.headers["Location"] = f"/api/v1/orgs/{context.org_id}/invoices/{invoice.id}"
     return _full(response, invoice, on=on)
@@ -121,7 +116,7 @@ async def list_invoices(
         query=q,
     )
     binding = f"invoices:{context.org_id}:{sort.value}:{filters.binding()}"
-    on = today()
+    on = utc_today()
     found = await invoice_lists.list_invoices(
         session=session,
         filters=filters,
@@ -148,7 +143,7 @@ async def get_invoice(
     invoice_id: uuid.UUID, request: Request, response: Response, context: InvoiceReader, session: SessionDep
 ) -> InvoicePublic | Response:
     invoice = await invoices.get_invoice(session=session, invoice_id=invoice_id)
-    on = today()
+    on = utc_today()
     etag = invoice_tag(invoice, today=on)
     if not_modified(request, etag):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
@@ -174,7 +169,7 @@ async def update_invoice(
     context: InvoiceWriter,
     session: SessionDep,
 ) -> InvoicePublic:
-    on = today()
+    on = utc_today()
     invoice = await invoices.update_invoice(
         session=session, context=context, invoice_id=invoice_id, changes=body, if_match=if_match, today=on
     )
@@ -192,7 +187,7 @@ async def delete_invoice(
     invoice_id: uuid.UUID, if_match: IfMatchDep, context: InvoiceWriter, session: SessionDep
 ) -> None:
     await invoices.delete_invoice(
-        session=session, context=context, invoice_id=invoice_id, if_match=if_match, today=today()
+        session=session, context=context, invoice_id=invoice_id, if_match=if_match, today=utc_today()
     )
 
 
@@ -211,7 +206,7 @@ async def finalize_invoice(
     context: InvoiceFinalizer,
     session: SessionDep,
 ) -> InvoicePublic:
-    on = today()
+    on = utc_today()
     invoice = await invoices.finalize_invoice(
         session=session, context=context, invoice_id=invoice_id, if_match=if_match, today=on
     )
@@ -232,7 +227,7 @@ async def void_invoice(
     context: InvoiceVoider,
     session: SessionDep,
 ) -> InvoicePublic:
-    on = today()
+    on = utc_today()
     invoice = await invoices.void_invoice(
         session=session, context=context, invoice_id=invoice_id, if_match=if_match, today=on
     )
