@@ -104,8 +104,9 @@ class TenantValues:
             # A customer of its own per case (PATCH and DELETE spend it).
             case.path_parameters["customer_id"], etag = self._new_customer()
         elif "{invoice_id}" in path:
-            # A draft of its own per case (PATCH, DELETE and the transitions spend it).
-            case.path_parameters["invoice_id"], etag = self._new_invoice()
+            # A draft of its own per case (PATCH, DELETE and the transitions spend it); an open
+            # invoice for payments.
+            case.path_parameters["invoice_id"], etag = self._new_invoice(opened=path.endswith("/payments"))
         elif path == f"{ORG}/events/{{event_id}}":
             case.path_parameters["event_id"] = self.event_id
         if etag is not None and operation[0] in ("PATCH", "DELETE"):
@@ -178,7 +179,7 @@ class TenantValues:
         created = self._call("POST", f"/api/v1/orgs/{self.acme_id}/customers", json={"name": "Fuzzed"})
         return str(created.json()["id"]), created.headers["ETag"]
 
-    def _new_invoice(self) -> tuple[str, str]:
+    def _new_invoice(self, *, opened: bool = False) -> tuple[str, str]:
         customer_id, _ = self._new_customer()
         created = self._call(
             "POST",
@@ -191,6 +192,10 @@ class TenantValues:
                 "line_items": [{"description": "Fuzzed", "quantity": "1", "unit_price": "10.00"}],
             },
         )
+        if opened:
+            created = self._call(
+                "POST", f"/api/v1/orgs/{self.acme_id}/invoices/{created.json()['id']}/finalize"
+            )
         return str(created.json()["id"]), created.headers["ETag"]
 
     def _new_key(self) -> str:
