@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import math
 import os
@@ -146,6 +147,7 @@ def seed_demo() -> None:
     """Create the demo organizations and users (idempotent; dev and test only)."""
     from app.core.security.passwords import PasswordHasher
     from app.services.demo import seed_demo_data
+    from app.services.demo_billing import DEMO_BOOKS
 
     settings = _settings()
     if settings.is_production_like:
@@ -155,7 +157,15 @@ def seed_demo() -> None:
     summary = _in_unit_of_work(
         settings, lambda session: seed_demo_data(session=session, hasher=hasher, settings=settings)
     )
-    typer.echo(summary)
+    # One transaction per organization: a session bound to one never switches to another.
+    books = [_in_unit_of_work(settings, functools.partial(_seed_book, slug=slug)) for slug in DEMO_BOOKS]
+    typer.echo("\n".join([summary, "Invoicing:", *books]))
+
+
+async def _seed_book(session: AsyncSession, *, slug: str) -> str:
+    from app.services.demo_billing import seed_demo_billing
+
+    return await seed_demo_billing(session=session, slug=slug)
 
 
 @cli.command("set-feature")

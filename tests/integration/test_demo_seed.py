@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -12,6 +14,7 @@ from app.db.session import Database
 from app.db.session.tenancy import system_scope
 from app.models import Membership, Organization, User
 from app.services.demo import DEMO_USERS, seed_demo_data
+from app.services.demo_billing import DEMO_BOOKS, seed_demo_billing
 from tests.conftest import ClientFactory, settings_for_test
 from tests.support.accounts import login
 
@@ -84,3 +87,58 @@ async def test_seed_is_idempotent_and_the_logins_work(make_client: ClientFactory
             ("new.hire@acme.example.com", "accountant")
         ]
         assert history[-1]["actor_id"] == (await client.get("/api/v1/users/me", headers=owner)).json()["id"]
+
+
+async def seed_books(settings: Settings) -> list[str]:
+    """As the CLI does: one unit of work per organization."""
+    database = Database(settings)
+    reports = []
+    try:
+        for slug in DEMO_BOOKS:
+            async with database.unit_of_work() as session:
+                await system_scope(session, "cli")
+                reports.append(await seed_demo_billing(session=session, slug=slug))
+    finally:
+        await database.dispose()
+    return reports
+
+
+async def test_the_demo_books_hold_every_state_in_three_currencies(
+    make_client: ClientFactory, database_url: str
+) -> None:
+    settings = settings_for_test(database_url=database_url, demo_password="a demo password for tests")
+    await seed(settings)
+    assert await seed_books(settings) == [
+        "  acme: 20 customers, 200 invoices with payments (EUR, JPY, KWD)",
+        "  globex: 3 customers, 8 invoices with payments (EUR, JPY, KWD)",
+    ]
+    assert await seed_books(settings) == [
+        "  acme: invoicing data present, left alone",
+        "  globex: invoicing data present, left alone",
+    ]
+    async with make_client() as client:
+        token = (await login(client, "owner@acme.example.com", "a demo password for tests")).json()
+        owner = {"Authorization": f"Bearer {token['access_token']}"}
+        [acme] = (await client.get("/api/v1/orgs", headers=owner)).json()["items"]
+        base = f"/api/v1/orgs/{acme['id']}"
+        customers = (await client.get(f"{base}/customers", headers=owner, params={"limit": 200})).json()[
+            "items"
+        ]
+        assert len(customers) == 20
+        book = (await client.get(f"{base}/invoices", headers=owner, params={"limit": 200})).json()
+        assert (len(book["items"]), book["next_cursor"]) == (200, None)
+        assert {item["status"] for item in book["items"]} == {"draft", "open", "paid", "void"}
+        assert {item["currency"] for item in book["items"]} == {"EUR", "JPY", "KWD"}
+        assert any(
+            item["status"] == "open" and item["amount_paid"] not in ("0", "0.00", "0.000")
+            for item in book["items"]
+        )
+        assert all("." not in item["total"] for item in book["items"] if item["currency"] == "JPY")
+        assert all(
+            len(item["total"].split(".")[1]) == 3 for item in book["items"] if item["currency"] == "KWD"
+        )
+        paid = next(item for item in book["items"] if item["status"] == "paid")
+        payments = (await client.get(f"{base}/invoices/{paid['id']}/payments", headers=owner)).json()["items"]
+        assert sum(Decimal(payment["amount"]) for payment in payments) == Decimal(paid["total"])
+        numbers = sorted(item["number"] for item in book["items"] if item["number"])
+        assert numbers == [f"{numbers[0][:9]}{index:06d}" for index in range(1, len(numbers) + 1)]
