@@ -344,3 +344,10 @@ async def test_each_change_is_an_event_with_the_invoice_as_answered(
     audit = await client.get(acme.path("/audit-log"), headers=owner, params={"limit": 200})
     actions = [entry["action"] for entry in audit.json()["items"] if entry["action"].startswith("invoice.")]
     assert sorted(actions) == sorted(kind for kind, _ in invoice_events)
+
+
+@pytest.mark.parametrize("invoice_id", ["not-a-uuid", "1", "00000000-0000-0000-0000-00000000000g"])
+async def test_an_invoice_id_is_a_uuid(client: httpx.AsyncClient, acme: Tenant, invoice_id: str) -> None:
+    response = await client.get(acme.path(f"/invoices/{invoice_id}"), headers=acme.auth[Role.VIEWER])
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["loc"] == ["path", "invoice_id"]
