@@ -6,6 +6,7 @@ from app.models.auth_session import AuthSession, RefreshToken
 from app.models.base import Base
 from app.models.customer import Customer
 from app.models.feature_flag import FeatureFlag
+from app.models.idempotency_key import IdempotencyKey
 from app.models.invitation import Invitation
 from app.models.one_time_token import OneTimeToken, TokenPurpose
 from app.models.organization import Membership, Organization
@@ -18,6 +19,7 @@ __all__ = [
     "Base",
     "Customer",
     "FeatureFlag",
+    "IdempotencyKey",
     "Invitation",
     "Membership",
     "OneTimeToken",
