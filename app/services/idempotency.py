@@ -8,9 +8,9 @@ The rules (README, "Idempotency"):
   request is the same (same fingerprint), or refused (422) when it is not.
 - `record` runs after the operation succeeded, in the same transaction: the key is committed
   with the effect, or rolled back with it.
-- On SQLite writers are serialised by the database: a concurrent request with the same key
-  finds no row yet, runs, and is refused (409, rolled back) when its insert meets the first
-  one's committed key.
+- On SQLite writers are serialised by the database: two concurrent requests with the key both
+  find no row and run; whichever inserts the key second meets the other's committed key and
+  is refused (409, rolled back).
 
 Only the caller's key material (app/core/security/idempotency.py) can read a stored response.
 """

@@ -125,11 +125,16 @@ async def test_another_callers_identical_key_is_another_key(
     assert (await count(database_url, Customer), await count(database_url, IdempotencyKey)) == (2, 2)
 
 
-async def test_a_request_while_the_first_is_in_flight_is_409_at_once(
+async def test_of_two_concurrent_requests_with_one_key_one_runs_and_one_is_409(
     client: httpx.AsyncClient, acme: Tenant, database_url: str
 ) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("advisory locks are PostgreSQL's; SQLite serialises writers whole")
+    """The first is held just before it writes its customer; the second comes meanwhile.
+
+    PostgreSQL: the first holds its key's advisory lock, so the second is refused at once,
+    without waiting on anything. SQLite serialises writers: the second finds no key yet, runs
+    and commits; the first then meets the committed key and is refused, its customer rolled back.
+    """
+    postgres = database_url.startswith("postgresql")
     engine = client.app.state.services.database.engine  # type: ignore[attr-defined]
     reached, resume = asyncio.Event(), asyncio.Event()
 
@@ -138,27 +143,27 @@ async def test_a_request_while_the_first_is_in_flight_is_409_at_once(
         await resume.wait()
 
     def hold_the_first(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.startswith("INSERT INTO customers") and not resume.is_set():
+        if statement.startswith("INSERT INTO customers") and not reached.is_set():
             await_only(pause())
 
     event.listen(engine.sync_engine, "before_cursor_execute", hold_the_first)
     try:
         first = asyncio.create_task(create(client, acme))
         await asyncio.wait_for(reached.wait(), 10)
-        # The first holds its key's lock and has inserted nothing: no row to wait on, no waiting.
         second = await asyncio.wait_for(create(client, acme), 5)
         resume.set()
         first_response = await first
     finally:
         resume.set()
         event.remove(engine.sync_engine, "before_cursor_execute", hold_the_first)
-    assert second.status_code == 409, second.text
-    assert second.json()["code"] == "idempotency_request_in_flight"
-    assert first_response.status_code == 201
+    ran, refused = (first_response, second) if postgres else (second, first_response)
+    assert ran.status_code == 201, ran.text
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "idempotency_request_in_flight"
     after = await create(client, acme)
     assert (after.status_code, after.headers["idempotent-replayed"]) == (201, "true")
-    assert after.content == first_response.content
-    assert await count(database_url, Customer) == 1
+    assert after.content == ran.content
+    assert (await count(database_url, Customer), await count(database_url, IdempotencyKey)) == (1, 1)
 
 
 async def test_a_failed_request_keeps_neither_its_effect_nor_its_key(
