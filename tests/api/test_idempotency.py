@@ -125,6 +125,24 @@ async def test_another_callers_identical_key_is_another_key(
     assert (await count(database_url, Customer), await count(database_url, IdempotencyKey)) == (2, 2)
 
 
+async def test_an_api_key_is_a_caller_of_its_own(
+    client: httpx.AsyncClient, acme: Tenant, database_url: str
+) -> None:
+    made = await client.post(
+        acme.path("/api-keys"),
+        headers=acme.auth[Role.OWNER],
+        json={"name": "sync", "scopes": ["customers:read", "customers:write"]},
+    )
+    assert made.status_code == 201, made.text
+    as_key = {"Authorization": f"Bearer {made.json()['secret']}", "Idempotency-Key": KEY}
+    by_key = [await client.post(acme.path("/customers"), headers=as_key, json=BODY) for _ in range(2)]
+    by_owner = await create(client, acme, role=Role.OWNER)
+    assert [response.status_code for response in (*by_key, by_owner)] == [201, 201, 201]
+    assert by_key[1].headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in by_owner.headers
+    assert await count(database_url, Customer) == 2
+
+
 async def test_of_two_concurrent_requests_with_one_key_one_runs_and_one_is_409(
     client: httpx.AsyncClient, acme: Tenant, database_url: str
 ) -> None:
