@@ -416,7 +416,7 @@ class IdempotencyKeyReusedError(UnprocessableError):
     code = "idempotency_key_reused"
     title = "Idempotency-Key reused"
     when = (
-        "an `Idempotency-Key` already used (within its 24 hours) for another request: another "
+        "an `Idempotency-Key` already used (while it is kept) for another request: another "
         "body, path or method; use a new key for a new operation"
     )
 

@@ -141,8 +141,9 @@ class Idempotency:
                 alias=IDEMPOTENCY_HEADER,
                 description="A unique value per operation you intend (a UUID does): a retry with "
                 "the same key and the same request gets the first response again (marked "
-                "`Idempotent-Replayed: true`) instead of doing it twice. Kept 24 hours, per caller; "
-                "the same key with another request is a 422, while the first is still running a 409.",
+                "`Idempotent-Replayed: true`) instead of doing it twice. Kept 24 hours by default, "
+                "per caller; the same key with another request is a 422, while the first is still "
+                "running a 409.",
                 json_schema_extra={"minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": KEY_PATTERN},
             ),
         ] = None,
