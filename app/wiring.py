@@ -18,6 +18,7 @@ from app.core.config import Settings
 from app.core.rate_limit import RateLimiter, RateLimitPolicy, create_rate_limiter
 from app.core.security.api_keys import ApiKeyHasher, api_key_hasher
 from app.core.security.cursors import CursorCodec
+from app.core.security.idempotency import IdempotencyKeyring
 from app.core.security.jwt import AccessTokenCodec
 from app.core.security.keys import signing_keys
 from app.core.security.passwords import PasswordHasher
@@ -62,6 +63,7 @@ class AppServices:
     password_hasher: PasswordHasher
     api_key_hasher: ApiKeyHasher
     cursor_codec: CursorCodec
+    idempotency_keyring: IdempotencyKeyring
     revocations: RevocationStore
     rate_limiter: RateLimiter
     rate_limit_policies: dict[str, RateLimitPolicy]
@@ -103,6 +105,7 @@ def build_services(*, settings: Settings, database: Database, redis: Redis | Non
         password_hasher=PasswordHasher.from_settings(settings),
         api_key_hasher=api_key_hasher(secret_key),
         cursor_codec=CursorCodec(secret_key),
+        idempotency_keyring=IdempotencyKeyring(secret_key),
         revocations=revocations,
         rate_limiter=limiter,
         rate_limit_policies=policies,

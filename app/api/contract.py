@@ -63,6 +63,11 @@ RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
         "description": 'Related pages (RFC 8288), e.g. `<...>; rel="next"`.',
         "schema": {"type": "string"},
     },
+    "Idempotent-Replayed": {
+        "description": "`true`: this is the stored response to the first request with this "
+        "`Idempotency-Key`, replayed byte for byte; nothing was done again.",
+        "schema": {"type": "string", "enum": ["true"]},
+    },
 }
 
 
@@ -80,6 +85,11 @@ class Declares:
     problems: tuple[type[AppError], ...] = ()
     # Set on every successful response of the operation.
     success_headers: tuple[str, ...] = ()
+    # Set on some successful responses of the operation.
+    optional_success_headers: tuple[str, ...] = ()
+    # Request headers the operation requires although the dependency reads them as optional,
+    # so that a missing one is its own problem rather than a validation error.
+    required_headers: tuple[str, ...] = ()
     # Alternative security requirements (any one suffices), and the schemes they name.
     security: tuple[Mapping[str, list[str]], ...] = ()
     security_schemes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)

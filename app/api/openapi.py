@@ -103,6 +103,8 @@ class _Contract:
 
     problems: list[type[AppError]] = field(default_factory=list)
     success_headers: list[str] = field(default_factory=list)
+    optional_success_headers: list[str] = field(default_factory=list)
+    required_headers: list[str] = field(default_factory=list)
     security: list[dict[str, list[str]]] = field(default_factory=list)
     security_schemes: dict[str, Any] = field(default_factory=dict)
     extensions: dict[str, list[str]] = field(default_factory=dict)
@@ -111,6 +113,12 @@ class _Contract:
         self.problems.extend(error for error in declares.problems if error not in self.problems)
         self.success_headers.extend(
             name for name in declares.success_headers if name not in self.success_headers
+        )
+        self.optional_success_headers.extend(
+            name for name in declares.optional_success_headers if name not in self.optional_success_headers
+        )
+        self.required_headers.extend(
+            name for name in declares.required_headers if name not in self.required_headers
         )
         for requirement in declares.security:
             if requirement not in self.security:
@@ -206,6 +214,8 @@ def _complete_operation(
         if status.startswith("2"):
             for name in contract.success_headers:
                 headers.setdefault(name, response_header(name, required=True))
+            for name in contract.optional_success_headers:
+                headers.setdefault(name, response_header(name, required=False))
     by_status: dict[int, list[type[AppError]]] = {}
     for error in contract.problems:
         by_status.setdefault(error.status, []).append(error)
@@ -216,6 +226,9 @@ def _complete_operation(
         responses[key] = problem
     operation["responses"] = dict(sorted(responses.items()))
     operation["security"] = contract.security
+    for parameter in operation.get("parameters", []):
+        if parameter["in"] == "header" and parameter["name"] in contract.required_headers:
+            parameter["required"] = True
     for name, values in contract.extensions.items():
         operation[name] = sorted(values)
     document.setdefault("components", {}).setdefault("securitySchemes", {}).update(contract.security_schemes)

@@ -82,6 +82,24 @@ class InvalidCursorError(BadRequestError):
         super().__init__("The cursor is invalid for this list; start again without one.")
 
 
+class IdempotencyKeyRequiredError(BadRequestError):
+    code = "idempotency_key_required"
+    title = "Idempotency-Key required"
+    when = "an operation that requires an `Idempotency-Key` header was sent without one"
+
+    def __init__(self) -> None:
+        super().__init__("Send an Idempotency-Key header (a unique value per operation you intend).")
+
+
+class InvalidIdempotencyKeyError(BadRequestError):
+    code = "invalid_idempotency_key"
+    title = "Invalid Idempotency-Key"
+    when = "an `Idempotency-Key` that is not 1-255 printable ASCII characters (no space at either end)"
+
+    def __init__(self) -> None:
+        super().__init__("An Idempotency-Key is 1-255 printable ASCII characters, no space at either end.")
+
+
 class InvalidInvitationError(BadRequestError):
     code = "invalid_invitation"
     title = "Invalid invitation"
@@ -398,6 +416,18 @@ class InvoiceNotVoidableError(ConflictError):
     when = "voiding an invoice that is paid or already void (`invoice_status` says which)"
 
 
+class IdempotencyRequestInFlightError(ConflictError):
+    code = "idempotency_request_in_flight"
+    title = "Request with this Idempotency-Key in progress"
+    when = (
+        "a request with the same `Idempotency-Key` is still being processed: retry once it has "
+        "finished to get its response"
+    )
+
+    def __init__(self) -> None:
+        super().__init__("A request with this Idempotency-Key is still in progress; retry shortly.")
+
+
 class InvalidInputError(ValidationFailedError):
     """Input that passed the schema but not a configured rule; shaped like validation errors."""
 
@@ -410,6 +440,18 @@ class UnprocessableError(AppError):
     code = "unprocessable"
     title = "Unprocessable request"
     when = "well-formed, but a business rule refuses it"
+
+
+class IdempotencyKeyReusedError(UnprocessableError):
+    code = "idempotency_key_reused"
+    title = "Idempotency-Key reused"
+    when = (
+        "an `Idempotency-Key` already used (while it is kept) for another request: another "
+        "body, path or method; use a new key for a new operation"
+    )
+
+    def __init__(self) -> None:
+        super().__init__("This Idempotency-Key was used for a different request; use a new key.")
 
 
 class PreconditionRequiredError(AppError):

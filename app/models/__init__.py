@@ -7,6 +7,7 @@ from app.models.base import Base
 from app.models.customer import Customer
 from app.models.event import Event
 from app.models.feature_flag import FeatureFlag
+from app.models.idempotency_key import IdempotencyKey
 from app.models.invitation import Invitation
 from app.models.invoice import Invoice, InvoiceLineItem, InvoiceNumberCounter, InvoiceStatus
 from app.models.one_time_token import OneTimeToken, TokenPurpose
@@ -22,6 +23,7 @@ __all__ = [
     "Customer",
     "Event",
     "FeatureFlag",
+    "IdempotencyKey",
     "Invitation",
     "Invoice",
     "InvoiceLineItem",

@@ -3,6 +3,7 @@ overpay, and bad input changes nothing."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import anyio
@@ -30,11 +31,10 @@ async def invoice(client: httpx.AsyncClient, acme: Tenant) -> dict[str, Any]:
 
 
 async def pay(
-    client: httpx.AsyncClient, acme: Tenant, invoice_id: str, body: dict[str, Any]
+    client: httpx.AsyncClient, acme: Tenant, invoice_id: str, body: dict[str, Any], key: str | None = None
 ) -> httpx.Response:
-    return await client.post(
-        acme.path(f"/invoices/{invoice_id}/payments"), headers=acme.auth[Role.ACCOUNTANT], json=body
-    )
+    headers = {**acme.auth[Role.ACCOUNTANT], "Idempotency-Key": key or str(uuid.uuid4())}
+    return await client.post(acme.path(f"/invoices/{invoice_id}/payments"), headers=headers, json=body)
 
 
 async def read(client: httpx.AsyncClient, acme: Tenant, invoice_id: str) -> dict[str, Any]:
@@ -126,12 +126,38 @@ async def test_drafts_and_void_invoices_take_no_payment(client: httpx.AsyncClien
     assert (voided.status_code, voided.json()["invoice_status"]) == (409, "void")
 
 
+async def test_a_retried_payment_is_recorded_once(
+    client: httpx.AsyncClient, acme: Tenant, invoice: dict[str, Any]
+) -> None:
+    key = str(uuid.uuid4())
+    first = await pay(client, acme, invoice["id"], {"amount": "100.00", "method": "card"}, key=key)
+    retry = await pay(client, acme, invoice["id"], {"amount": "100.00", "method": "card"}, key=key)
+    assert (first.status_code, retry.status_code) == (201, 201)
+    assert retry.content == first.content
+    assert retry.headers["idempotent-replayed"] == "true"
+    assert (await read(client, acme, invoice["id"]))["amount_paid"] == "100.00"
+    other = await pay(client, acme, invoice["id"], {"amount": "50.00", "method": "card"}, key=key)
+    assert (other.status_code, other.json()["code"]) == (422, "idempotency_key_reused")
+
+
+async def test_a_payment_without_a_key_is_refused(
+    client: httpx.AsyncClient, acme: Tenant, invoice: dict[str, Any]
+) -> None:
+    response = await client.post(
+        acme.path(f"/invoices/{invoice['id']}/payments"),
+        headers=acme.auth[Role.ACCOUNTANT],
+        json={"amount": "1", "method": "cash"},
+    )
+    assert (response.status_code, response.json()["code"]) == (400, "idempotency_key_required")
+    assert (await read(client, acme, invoice["id"]))["amount_paid"] == "0.00"
+
+
 async def test_members_cannot_record_payments(
     client: httpx.AsyncClient, acme: Tenant, invoice: dict[str, Any]
 ) -> None:
     response = await client.post(
         acme.path(f"/invoices/{invoice['id']}/payments"),
-        headers=acme.auth[Role.MEMBER],
+        headers={**acme.auth[Role.MEMBER], "Idempotency-Key": "member-try"},
         json={"amount": "1", "method": "cash"},
     )
     assert response.status_code == 403
@@ -143,7 +169,7 @@ async def test_another_organizations_invoice_is_not_found(
     globex = await make_tenant(client, "Globex")
     response = await client.post(
         globex.path(f"/invoices/{invoice['id']}/payments"),
-        headers=globex.auth[Role.OWNER],
+        headers={**globex.auth[Role.OWNER], "Idempotency-Key": "globex-try"},
         json={"amount": "1", "method": "cash"},
     )
     assert response.status_code == 404

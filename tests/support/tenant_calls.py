@@ -76,7 +76,9 @@ CALLS: dict[tuple[str, str], Call] = {
     ),
     ("POST", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/void"): Call(path_params={"invoice_id": MISSING}),
     ("POST", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/payments"): Call(
-        path_params={"invoice_id": MISSING}, body={"amount": "1.00", "method": "cash"}
+        path_params={"invoice_id": MISSING},
+        body={"amount": "1.00", "method": "cash"},
+        headers={"Idempotency-Key": "matrix"},
     ),
     ("GET", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/payments"): Call(
         path_params={"invoice_id": MISSING}

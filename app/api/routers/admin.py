@@ -9,12 +9,15 @@ from fastapi import APIRouter, Depends, status
 from app.api.contract import problems
 from app.api.dependencies.auth import PlatformAdmin, RevocationsDep, get_platform_admin
 from app.api.dependencies.core import SessionDep, SettingsDep
+from app.api.dependencies.idempotency import Idempotent, IdempotentRoute
 from app.core.errors import ConflictError, NotFoundError
 from app.services import platform_admin
 
 # Every route here is for platform administrators; endpoints that need the actor also take
 # `PlatformAdmin`, which FastAPI resolves once per request.
-router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(get_platform_admin)])
+router = APIRouter(
+    prefix="/admin", tags=["admin"], dependencies=[Depends(get_platform_admin)], route_class=IdempotentRoute
+)
 
 
 @router.post(
@@ -34,6 +37,7 @@ async def deactivate_user(
     session: SessionDep,
     revocations: RevocationsDep,
     settings: SettingsDep,
+    _idempotent: Idempotent,
 ) -> None:
     await platform_admin.deactivate_user(
         session=session, revocations=revocations, settings=settings, actor_id=admin.user_id, user_id=user_id
@@ -47,5 +51,5 @@ async def deactivate_user(
     description="For platform administrators. Sessions ended by the deactivation stay ended. Idempotent.",
     responses=problems(NotFoundError),
 )
-async def reactivate_user(user_id: uuid.UUID, session: SessionDep) -> None:
+async def reactivate_user(user_id: uuid.UUID, session: SessionDep, _idempotent: Idempotent) -> None:
     await platform_admin.reactivate_user(session=session, user_id=user_id)

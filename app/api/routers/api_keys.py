@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Response, status
 from app.api.contract import problems, sets_headers
 from app.api.dependencies.auth import ApiKeyHasherDep
 from app.api.dependencies.core import SessionDep, SettingsDep
+from app.api.dependencies.idempotency import Idempotent, IdempotentRoute
 from app.api.dependencies.pagination import OffsetParamsDep
 from app.api.dependencies.tenancy import RequirePermission
 from app.core.errors import ApiKeyLimitError, NotFoundError
@@ -20,7 +21,7 @@ from app.schemas.common import OffsetPage
 from app.services import api_keys
 from app.services.organizations import OrgContext
 
-router = APIRouter(prefix="/orgs/{org_id}/api-keys", tags=["api-keys"])
+router = APIRouter(prefix="/orgs/{org_id}/api-keys", tags=["api-keys"], route_class=IdempotentRoute)
 
 KeyManager = Annotated[OrgContext, Depends(RequirePermission(Permission.API_KEYS_MANAGE))]
 
@@ -54,6 +55,7 @@ async def create_api_key(
     session: SessionDep,
     hasher: ApiKeyHasherDep,
     settings: SettingsDep,
+    _idempotent: Idempotent,
 ) -> ApiKeyCreated:
     created = await api_keys.create_api_key(
         session=session,

@@ -21,6 +21,7 @@ from app.api.dependencies.auth import (
 from app.api.dependencies.background import AfterResponseDep
 from app.api.dependencies.core import DatabaseDep, SessionDep, SettingsDep
 from app.api.dependencies.email import MailerDep, RecipientQuotaDep
+from app.api.dependencies.idempotency import Idempotent, IdempotentRoute
 from app.api.dependencies.pagination import OffsetParamsDep
 from app.api.dependencies.rate_limit import RateLimit, client_address
 from app.api.oauth import OAuthTokenRoute
@@ -58,7 +59,7 @@ public_router = APIRouter(prefix="/auth", tags=["auth"])
 # The OAuth2 token endpoint, public too, with RFC 6749's error contract (app/api/oauth.py).
 token_router = APIRouter(prefix="/auth", tags=["auth"], route_class=OAuthTokenRoute)
 # Mounted behind the authentication dependency (see app/api/routers/__init__.py).
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["auth"], route_class=IdempotentRoute)
 
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}  # RFC 6749 §5.1
 # Sign-in: the password check, and the throttle that counts the attempts.
@@ -375,7 +376,11 @@ async def end_browser_session(
     description="Ends the session of the credentials used: its refresh token and access tokens stop working.",
 )
 async def logout(
-    principal: CurrentPrincipal, session: SessionDep, revocations: RevocationsDep, settings: SettingsDep
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    revocations: RevocationsDep,
+    settings: SettingsDep,
+    _idempotent: Idempotent,
 ) -> None:
     await sessions_service.logout(
         session=session, revocations=revocations, settings=settings, principal=principal
@@ -389,7 +394,11 @@ async def logout(
     description="Ends every session of the account, this one included, on every device.",
 )
 async def logout_all(
-    principal: CurrentPrincipal, session: SessionDep, revocations: RevocationsDep, settings: SettingsDep
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    revocations: RevocationsDep,
+    settings: SettingsDep,
+    _idempotent: Idempotent,
 ) -> None:
     await sessions_service.logout_everywhere(
         session=session, revocations=revocations, settings=settings, principal=principal

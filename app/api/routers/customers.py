@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from app.api.contract import problems, response_header, sets_headers
 from app.api.dependencies.conditional import IfMatchDep, not_modified
 from app.api.dependencies.core import SessionDep
+from app.api.dependencies.idempotency import Idempotent, IdempotentRoute
 from app.api.dependencies.pagination import CursorParamsDep
 from app.api.dependencies.tenancy import RequirePermission
 from app.core.conditional import entity_tag
@@ -21,7 +22,7 @@ from app.schemas.customers import CustomerCreate, CustomerPublic, CustomerUpdate
 from app.services import customers
 from app.services.organizations import OrgContext
 
-router = APIRouter(prefix="/orgs/{org_id}/customers", tags=["customers"])
+router = APIRouter(prefix="/orgs/{org_id}/customers", tags=["customers"], route_class=IdempotentRoute)
 
 CustomerReader = Annotated[OrgContext, Depends(RequirePermission(Permission.CUSTOMERS_READ))]
 CustomerWriter = Annotated[OrgContext, Depends(RequirePermission(Permission.CUSTOMERS_WRITE))]
@@ -40,7 +41,11 @@ def _location(context: OrgContext, customer: Customer) -> str:
     responses=sets_headers(201, "Location", "ETag"),
 )
 async def create_customer(
-    body: CustomerCreate, response: Response, context: CustomerWriter, session: SessionDep
+    body: CustomerCreate,
+    response: Response,
+    context: CustomerWriter,
+    session: SessionDep,
+    _idempotent: Idempotent,
 ) -> CustomerPublic:
     customer = await customers.create_customer(session=session, context=context, data=body)
     response.headers["Location"] = _location(context, customer)

@@ -12,6 +12,7 @@ from app.api.contract import problems, sets_headers
 from app.api.dependencies.auth import CurrentPrincipal, PasswordHasherDep
 from app.api.dependencies.core import SessionDep, SettingsDep
 from app.api.dependencies.email import MailerDep, RecipientQuotaDep
+from app.api.dependencies.idempotency import Idempotent, IdempotentRoute
 from app.api.dependencies.pagination import OffsetParamsDep
 from app.api.dependencies.rate_limit import RateLimit
 from app.api.dependencies.tenancy import RequirePermission
@@ -41,8 +42,8 @@ from app.schemas.invitation import (
 from app.services import invitations
 from app.services.organizations import OrgContext
 
-router = APIRouter(prefix="/orgs/{org_id}/invitations", tags=["invitations"])
-answers = APIRouter(prefix="/invitations", tags=["invitations"])
+router = APIRouter(prefix="/orgs/{org_id}/invitations", tags=["invitations"], route_class=IdempotentRoute)
+answers = APIRouter(prefix="/invitations", tags=["invitations"], route_class=IdempotentRoute)
 public_answers = APIRouter(prefix="/invitations", tags=["invitations"])
 
 MembersManager = Annotated[OrgContext, Depends(RequirePermission(Permission.MEMBERS_MANAGE))]
@@ -85,6 +86,7 @@ async def create_invitation(
     mailer: MailerDep,
     quota: RecipientQuotaDep,
     settings: SettingsDep,
+    _idempotent: Idempotent,
 ) -> InvitationPublic:
     invitation = await invitations.invite(
         session=session,
@@ -131,7 +133,10 @@ async def revoke_invitation(invitation_id: uuid.UUID, context: MembersManager, s
     responses=problems(*USING_A_LINK, InvitationWrongAccountError),
 )
 async def accept_invitation(
-    body: InvitationAccept, principal: CurrentPrincipal, session: SessionDep
+    body: InvitationAccept,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    _idempotent: Idempotent,
 ) -> Joined:
     joined = await invitations.accept(session=session, principal=principal, token=body.token)
     return Joined(user_id=joined.user_id, org_id=joined.org_id, role=joined.role)

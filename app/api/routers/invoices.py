@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from app.api.contract import problems, response_header, sets_headers
 from app.api.dependencies.conditional import IfMatchDep, OptionalIfMatchDep, not_modified
 from app.api.dependencies.core import SessionDep
+from app.api.dependencies.idempotency import Idempotent, IdempotentRoute
 from app.api.dependencies.pagination import CursorParamsDep
 from app.api.dependencies.tenancy import RequirePermission
 from app.core.errors import (
@@ -37,7 +38,7 @@ from app.services.invoice_lists import InvoiceFilters
 from app.services.invoices import invoice_tag
 from app.services.organizations import OrgContext
 
-router = APIRouter(prefix="/orgs/{org_id}/invoices", tags=["invoices"])
+router = APIRouter(prefix="/orgs/{org_id}/invoices", tags=["invoices"], route_class=IdempotentRoute)
 
 InvoiceReader = Annotated[OrgContext, Depends(RequirePermission(Permission.INVOICES_READ))]
 # Members hold `invoices:write_own`; the service narrows it to the drafts they created.
@@ -64,7 +65,11 @@ def _full(response: Response, invoice: Invoice, *, on: date) -> InvoicePublic:
     responses={**problems(InvalidInputError), **sets_headers(201, "Location", "ETag")},
 )
 async def create_invoice(
-    body: InvoiceCreate, response: Response, context: InvoiceWriter, session: SessionDep
+    body: InvoiceCreate,
+    response: Response,
+    context: InvoiceWriter,
+    session: SessionDep,
+    _idempotent: Idempotent,
 ) -> InvoicePublic:
     on = utc_today()
     invoice = await invoices.create_invoice(session=session, context=context, data=body, today=on)
@@ -205,6 +210,7 @@ async def finalize_invoice(
     response: Response,
     context: InvoiceFinalizer,
     session: SessionDep,
+    _idempotent: Idempotent,
 ) -> InvoicePublic:
     on = utc_today()
     invoice = await invoices.finalize_invoice(
@@ -226,6 +232,7 @@ async def void_invoice(
     response: Response,
     context: InvoiceVoider,
     session: SessionDep,
+    _idempotent: Idempotent,
 ) -> InvoicePublic:
     on = utc_today()
     invoice = await invoices.void_invoice(

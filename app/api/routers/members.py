@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, status
 
 from app.api.contract import problems
 from app.api.dependencies.core import SessionDep
+from app.api.dependencies.idempotency import Idempotent, IdempotentRoute
 from app.api.dependencies.pagination import OffsetParamsDep
 from app.api.dependencies.tenancy import CurrentOrg, RequirePermission
 from app.core.errors import LastOwnerError, NotFoundError, OwnerProtectedError, PermissionDeniedError
@@ -23,6 +24,7 @@ router = APIRouter(
     prefix="/orgs/{org_id}/members",
     tags=["members"],
     dependencies=[Depends(RequirePermission(Permission.MEMBERS_READ))],
+    route_class=IdempotentRoute,
 )
 
 MembersManager = Annotated[OrgContext, Depends(RequirePermission(Permission.MEMBERS_MANAGE))]
@@ -107,6 +109,8 @@ async def remove_member(user_id: uuid.UUID, context: MembersManager, session: Se
     description="The member named becomes an owner and you become an administrator.",
     responses=problems(NotFoundError),
 )
-async def transfer_ownership(body: OwnershipTransfer, context: OrgOwner, session: SessionDep) -> MemberPublic:
+async def transfer_ownership(
+    body: OwnershipTransfer, context: OrgOwner, session: SessionDep, _idempotent: Idempotent
+) -> MemberPublic:
     member = await members.transfer_ownership(session=session, context=context, user_id=body.user_id)
     return member_public(member)

@@ -10,6 +10,7 @@ from app.api.contract import problems, sets_headers
 from app.api.dependencies.auth import CurrentPrincipal
 from app.api.dependencies.core import SessionDep, SettingsDep
 from app.api.dependencies.features import FeatureFlagsDep
+from app.api.dependencies.idempotency import Idempotent, IdempotentRoute
 from app.api.dependencies.pagination import OffsetParamsDep
 from app.api.dependencies.rate_limit import client_address
 from app.api.dependencies.tenancy import CurrentOrg, RequirePermission
@@ -22,7 +23,7 @@ from app.schemas.organization import OrganizationCreate, OrganizationPublic, Org
 from app.services import organizations
 from app.services.organizations import OrgContext
 
-router = APIRouter(prefix="/orgs", tags=["organizations"])
+router = APIRouter(prefix="/orgs", tags=["organizations"], route_class=IdempotentRoute)
 
 OrgManager = Annotated[OrgContext, Depends(RequirePermission(Permission.ORG_MANAGE))]
 
@@ -71,6 +72,7 @@ async def create_organization(
     principal: CurrentPrincipal,
     session: SessionDep,
     settings: SettingsDep,
+    _idempotent: Idempotent,
 ) -> OrganizationPublic:
     context = await organizations.create_organization(
         session=session,

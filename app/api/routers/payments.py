@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, status
 
 from app.api.contract import problems, response_header
 from app.api.dependencies.core import SessionDep
+from app.api.dependencies.idempotency import IdempotencyRequired, IdempotentRoute
 from app.api.dependencies.pagination import CursorParamsDep
 from app.api.dependencies.tenancy import RequirePermission
 from app.core.errors import InvalidInputError, InvoiceNotOpenError, NotFoundError
@@ -19,7 +20,9 @@ from app.schemas.payments import PaymentCreate, PaymentPublic
 from app.services import payments
 from app.services.organizations import OrgContext
 
-router = APIRouter(prefix="/orgs/{org_id}/invoices/{invoice_id}/payments", tags=["payments"])
+router = APIRouter(
+    prefix="/orgs/{org_id}/invoices/{invoice_id}/payments", tags=["payments"], route_class=IdempotentRoute
+)
 
 PaymentReader = Annotated[OrgContext, Depends(RequirePermission(Permission.INVOICES_READ))]
 PaymentWriter = Annotated[OrgContext, Depends(RequirePermission(Permission.PAYMENTS_WRITE))]
@@ -31,11 +34,16 @@ PaymentWriter = Annotated[OrgContext, Depends(RequirePermission(Permission.PAYME
     summary="Record a payment",
     description="Money received against an open invoice: more than zero, at most the amount due, "
     "in the invoice's currency and its minor units. The payment that leaves nothing due marks "
-    "the invoice `paid`.",
+    "the invoice `paid`. Requires an `Idempotency-Key`: a retry with the same key and body "
+    "gets the first answer again, never a second payment.",
     responses=problems(NotFoundError, InvoiceNotOpenError, InvalidInputError),
 )
 async def create_payment(
-    invoice_id: uuid.UUID, body: PaymentCreate, context: PaymentWriter, session: SessionDep
+    invoice_id: uuid.UUID,
+    body: PaymentCreate,
+    context: PaymentWriter,
+    session: SessionDep,
+    _idempotent: IdempotencyRequired,
 ) -> PaymentPublic:
     payment, _ = await payments.create_payment(
         session=session, context=context, invoice_id=invoice_id, data=body, today=utc_today()

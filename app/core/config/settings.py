@@ -101,6 +101,12 @@ class Settings(BaseSettings):
         default=False,
         description="Send each request's duration as Server-Timing (it shows callers timing differences).",
     )
+    idempotency_key_ttl_seconds: int = Field(
+        default=24 * 3600,
+        ge=60,
+        le=30 * 24 * 3600,
+        description="How long an Idempotency-Key replays its first response; later it is a new key.",
+    )
 
     # --- database -----------------------------------------------------------------------
     database_url: str = "sqlite+aiosqlite:///./var/invoicer.db"
