@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import anyio
@@ -351,3 +352,21 @@ async def test_an_invoice_id_is_a_uuid(client: httpx.AsyncClient, acme: Tenant, 
     response = await client.get(acme.path(f"/invoices/{invoice_id}"), headers=acme.auth[Role.VIEWER])
     assert response.status_code == 422
     assert response.json()["errors"][0]["loc"] == ["path", "invoice_id"]
+
+
+@pytest.mark.parametrize("number", [b"0.1", b"1e999999", b"-1e999999", b"100", b"NaN", b"Infinity"])
+async def test_json_numbers_for_amounts_are_refused_whatever_their_size(
+    client: httpx.AsyncClient, acme: Tenant, customer: str, number: bytes
+) -> None:
+    template = invoice_body(customer, line_items=[{**LINE, "unit_price": "UNIT_PRICE"}])
+    raw = json.dumps(template).encode().replace(b'"UNIT_PRICE"', number)
+    response = await client.post(
+        acme.path("/invoices"),
+        headers={**acme.auth[Role.OWNER], "Content-Type": "application/json"},
+        content=raw,
+    )
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert error["loc"][-1] == "unit_price" or error["type"] == "json_invalid"
+    listed = await client.get(acme.path("/invoices"), headers=acme.auth[Role.OWNER])
+    assert listed.json()["items"] == []
