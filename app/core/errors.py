@@ -398,19 +398,29 @@ class CustomerHasInvoicesError(ConflictError):
     when = "deleting a customer that invoices refer to: an invoice keeps its customer"
 
 
-class InvoiceNotDraftError(ConflictError):
+class InvoiceStateError(ConflictError):
+    """A transition the invoice's state does not allow; the problem's `invoice_status` says
+    which state it is in."""
+
+    def __init__(self, detail: str, *, invoice_status: str) -> None:
+        super().__init__(
+            f"{detail} This invoice is {invoice_status}.", extensions={"invoice_status": invoice_status}
+        )
+
+
+class InvoiceNotDraftError(InvoiceStateError):
     code = "invoice_not_draft"
     title = "Invoice is not a draft"
     when = "changing, deleting or finalizing an invoice no longer a draft (`invoice_status` says which)"
 
 
-class InvoiceNotOpenError(ConflictError):
+class InvoiceNotOpenError(InvoiceStateError):
     code = "invoice_not_open"
     title = "Invoice is not open"
     when = "recording a payment against a draft, paid or void invoice (`invoice_status` says which)"
 
 
-class InvoiceNotVoidableError(ConflictError):
+class InvoiceNotVoidableError(InvoiceStateError):
     code = "invoice_not_voidable"
     title = "Invoice cannot be voided"
     when = "voiding an invoice that is paid or already void (`invoice_status` says which)"

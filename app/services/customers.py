@@ -18,15 +18,15 @@ from typing import Any
 from sqlalchemy import exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.exc import StaleDataError
 
 from app.core.conditional import TagList, ensure_current
-from app.core.errors import CustomerHasInvoicesError, NotFoundError, PreconditionFailedError
+from app.core.errors import CustomerHasInvoicesError, NotFoundError
 from app.core.events import EventType
 from app.models import Customer, Invoice
 from app.schemas.customers import CustomerCreate, CustomerPublic, CustomerUpdate
 from app.services import events
 from app.services.organizations import OrgContext
+from app.services.versioning import flush_versioned
 
 NO_SUCH_CUSTOMER = "No such customer."
 _HAS_INVOICES = "Invoices refer to this customer, so it stays: an invoice keeps its customer."
@@ -103,7 +103,7 @@ async def update_customer(
             setattr(customer, _attribute(field), new)
             summary[field] = [old, new] if field in ("name", "email", "tax_id") else "changed"
     if summary:
-        await _write(session)
+        await flush_versioned(session)
         events.record_change(
             session,
             context,
@@ -124,7 +124,7 @@ async def delete_customer(
     as_it_was = CustomerPublic.from_model(customer)
     await session.delete(customer)
     try:
-        await _write(session)
+        await flush_versioned(session)
     except IntegrityError:
         # An invoice for this customer was created after the check (the foreign key refuses).
         raise CustomerHasInvoicesError(_HAS_INVOICES) from None
@@ -141,13 +141,3 @@ def _stored(changes: CustomerUpdate, field: str) -> Any:
     if field == "address":
         return changes.address.model_dump() if changes.address else None
     return getattr(changes, field)
-
-
-async def _write(session: AsyncSession) -> None:
-    """Flush `WHERE version = <read>`: nothing updated means another writer came first."""
-    try:
-        await session.flush()
-    except StaleDataError:
-        raise PreconditionFailedError(
-            "The object changed since you read it (a concurrent change came first): read it again."
-        ) from None

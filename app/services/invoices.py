@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
-from sqlalchemy.orm.exc import StaleDataError
 
 from app.core.conditional import TagList, ensure_matches
 from app.core.errors import (
@@ -28,7 +27,6 @@ from app.core.errors import (
     InvoiceNotVoidableError,
     NotFoundError,
     NotInvoiceCreatorError,
-    PreconditionFailedError,
 )
 from app.core.events import EventType
 from app.core.money import invoice_totals, line_amounts, plain_text, quantize
@@ -39,6 +37,7 @@ from app.models.base import utcnow
 from app.schemas.invoices import InvoiceCreate, InvoicePublic, InvoiceUpdate, LineItemIn, is_overdue
 from app.services import events, invoice_numbers
 from app.services.organizations import OrgContext
+from app.services.versioning import flush_versioned
 
 NO_SUCH_INVOICE = "No such invoice."
 
@@ -122,7 +121,7 @@ async def update_invoice(
         # Same lines, other minor units: recompute every rounded amount.
         _recompute(invoice)
     if summary:
-        await write_versioned(session)
+        await flush_versioned(session)
         summary.update(_amounts(invoice))
         _announce(session, context, EventType.INVOICE_UPDATED, invoice, today=today, changes=summary)
     return invoice
@@ -141,7 +140,7 @@ async def delete_invoice(
     _ensure_may_edit(context, invoice)
     as_it_was = InvoicePublic.from_model(invoice, today=today)
     await session.delete(invoice)
-    await write_versioned(session)
+    await flush_versioned(session)
     events.record_change(
         session, context, type=EventType.INVOICE_DELETED, data=as_it_was, changes=_amounts(invoice)
     )
@@ -159,10 +158,7 @@ async def finalize_invoice(
     invoice = await get_invoice(session=session, invoice_id=invoice_id, for_update=True)
     ensure_matches(if_match, current=invoice_tag(invoice, today=today), required=False)
     if invoice.status != InvoiceStatus.DRAFT:
-        raise InvoiceNotDraftError(
-            f"Only a draft is finalized; this invoice is {invoice.status.value}.",
-            extensions={"invoice_status": invoice.status.value},
-        )
+        raise InvoiceNotDraftError("Only a draft is finalized.", invoice_status=invoice.status.value)
     now = utcnow()
     invoice.status = InvoiceStatus.OPEN
     invoice.finalized_at = now
@@ -170,7 +166,7 @@ async def finalize_invoice(
         invoice.status, invoice.paid_at = InvoiceStatus.PAID, now
     # Last, so the counter row stays locked for as short a time as possible.
     invoice.number = await invoice_numbers.next_number(session, org_id=context.org_id, year=now.year)
-    await write_versioned(session)
+    await flush_versioned(session)
     changes = {"number": invoice.number, **_amounts(invoice)}
     _announce(session, context, EventType.INVOICE_FINALIZED, invoice, today=today, changes=changes)
     if invoice.status == InvoiceStatus.PAID:
@@ -190,12 +186,11 @@ async def void_invoice(
     ensure_matches(if_match, current=invoice_tag(invoice, today=today), required=False)
     if invoice.status not in (InvoiceStatus.DRAFT, InvoiceStatus.OPEN):
         raise InvoiceNotVoidableError(
-            f"A draft or an open invoice is voided; this invoice is {invoice.status.value}.",
-            extensions={"invoice_status": invoice.status.value},
+            "A draft or an open invoice is voided.", invoice_status=invoice.status.value
         )
     invoice.status = InvoiceStatus.VOID
     invoice.voided_at = utcnow()
-    await write_versioned(session)
+    await flush_versioned(session)
     _announce(
         session, context, EventType.INVOICE_VOIDED, invoice, today=today, changes={"number": invoice.number}
     )
@@ -231,8 +226,7 @@ def _ensure_may_edit(context: OrgContext, invoice: Invoice) -> None:
     """Drafts only; and with `invoices:write_own` alone, drafts the caller created."""
     if invoice.status != InvoiceStatus.DRAFT:
         raise InvoiceNotDraftError(
-            f"Only a draft can be changed or deleted; this invoice is {invoice.status.value}.",
-            extensions={"invoice_status": invoice.status.value},
+            "Only a draft can be changed or deleted.", invoice_status=invoice.status.value
         )
     if context.allows(Permission.INVOICES_WRITE):
         return
@@ -276,13 +270,3 @@ def _recompute(invoice: Invoice) -> None:
     invoice.subtotal, invoice.tax_total, invoice.total = invoice_totals(invoice.line_items, invoice.currency)
     # Only drafts are recomputed, and nothing is paid on a draft: zero in the currency's units.
     invoice.amount_paid = quantize(Decimal(0), invoice.currency)
-
-
-async def write_versioned(session: AsyncSession) -> None:
-    """Flush `WHERE version = <read>`: nothing updated means another writer came first."""
-    try:
-        await session.flush()
-    except StaleDataError:
-        raise PreconditionFailedError(
-            "The invoice changed since you read it (a concurrent change came first): read it again."
-        ) from None

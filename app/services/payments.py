@@ -25,8 +25,9 @@ from app.models.base import utcnow
 from app.schemas.invoices import InvoicePublic
 from app.schemas.payments import PaymentCreate, PaymentPublic
 from app.services import events
-from app.services.invoices import get_invoice, write_versioned
+from app.services.invoices import get_invoice
 from app.services.organizations import OrgContext
+from app.services.versioning import flush_versioned
 
 # A payment dated a little ahead is a clock or time-zone slip; much further is a mistake.
 MAX_FUTURE_SKEW = timedelta(days=1)
@@ -43,10 +44,7 @@ async def create_payment(
 ) -> tuple[Payment, Invoice]:
     invoice = await get_invoice(session=session, invoice_id=invoice_id, for_update=True)
     if invoice.status != InvoiceStatus.OPEN:
-        raise InvoiceNotOpenError(
-            f"Only an open invoice is paid; this invoice is {invoice.status.value}.",
-            extensions={"invoice_status": invoice.status.value},
-        )
+        raise InvoiceNotOpenError("Only an open invoice is paid.", invoice_status=invoice.status.value)
     _check_amount(data, invoice)
     now = utcnow()
     paid_at = data.paid_at or now
@@ -68,7 +66,7 @@ async def create_payment(
     invoice.amount_paid = quantize(invoice.amount_paid + data.amount, invoice.currency)
     if invoice.amount_due == 0:
         invoice.status, invoice.paid_at = InvoiceStatus.PAID, now
-    await write_versioned(session)
+    await flush_versioned(session)
     changes = {
         "invoice_id": str(invoice.id),
         "amount": plain_text(payment.amount),
