@@ -70,6 +70,8 @@ def summarize(collapsed: Path, *, top: int) -> None:
     total = 0
     for line in collapsed.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
+        if not count_text.isdigit():
+            continue  # the tail of a frame name that held a line break
         count = int(count_text)
         frames = [_LINE_NUMBER.sub(")", frame) for frame in stack.split(";") if frame]
         if not frames:
@@ -146,9 +148,9 @@ def main() -> int:
         record(stack.pid, seconds=args.duration, output=collapsed)
         wrk_output = load.communicate(timeout=args.duration + 60)[0]
         print(f"{method} {args.path}: {requests_per_second(wrk_output):.0f} req/s while sampled")
-        summarize(collapsed, top=args.top)
         if args.keep:
             args.keep.write_text(collapsed.read_text())
+        summarize(collapsed, top=args.top)
     return 0
 
 
