@@ -2,6 +2,10 @@
 
     uv run python bench/profile.py [--path /api/v1/users/me] [--duration 10] [--top 25]
     uv run python bench/profile.py --path '/api/v1/orgs/{org}/audit-log?limit=50'
+    uv run python bench/profile.py --invoices list     # or: --invoices create
+
+`--invoices list` seeds invoices as bench/invoices.py does and drives its A (GET of 50
+summaries); `--invoices create` drives its C (POST of a draft of 10 lines).
 
 Full stack (bench/stack.py). wrk drives GET --path (`{org}` stands for the user's first
 organization) with a signed-in user's bearer token;
@@ -17,6 +21,7 @@ ptrace permission). Loopback only; stops by itself.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -27,6 +32,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.invoices import LIMIT, draft_body, post_lua, prepare_invoices
 from bench.stack import requests_per_second, run_wrk, seeded_server, sign_in
 
 SAMPLES_PER_SECOND = 250
@@ -64,6 +70,8 @@ def summarize(collapsed: Path, *, top: int) -> None:
     total = 0
     for line in collapsed.read_text().splitlines():
         stack, _, count_text = line.rpartition(" ")
+        if not count_text.isdigit():
+            continue  # the tail of a frame name that held a line break
         count = int(count_text)
         frames = [_LINE_NUMBER.sub(")", frame) for frame in stack.split(";") if frame]
         if not frames:
@@ -106,6 +114,11 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=10, help="seconds of sampling")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument(
+        "--invoices",
+        choices=("list", "create"),
+        help="seed invoices (bench/invoices.py) and drive its list (A) or creation (C) instead of --path",
+    )
     parser.add_argument("--keep", type=Path, help="also write the collapsed stacks to this file")
     args = parser.parse_args()
     for tool in ("wrk", "py-spy"):
@@ -115,33 +128,40 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as workdir, seeded_server(extra_env={}) as stack:
         headers = {"Authorization": f"Bearer {sign_in(stack.base_url)['access_token']}"}
+        lua, method = "", "GET"
+        if args.invoices:
+            tenant = prepare_invoices(stack.base_url, stack.owner_database_url, headers, count=2000)
+            args.path = "/api/v1/orgs/{org}/invoices" + (f"?limit={LIMIT}" if args.invoices == "list" else "")
+            if args.invoices == "create":
+                lua, method = post_lua(draft_body(tenant.customer_id), headers), "POST"
         url = stack.base_url + args.path.replace("{org}", first_organization(stack.base_url, headers))
-        run_wrk(url, concurrency=args.concurrency, duration=2, headers=headers)  # warm up
-        print(f"wrk: {args.concurrency} connections on GET {args.path}; py-spy: {args.duration} s ...")
+        run_wrk(url, concurrency=args.concurrency, duration=2, headers=headers, lua=lua)  # warm up
+        print(f"wrk: {args.concurrency} connections on {method} {args.path}; py-spy: {args.duration} s ...")
         load = subprocess.Popen(
             [sys.executable, "-c", _WRK_IN_BACKGROUND, url, str(args.concurrency), str(args.duration + 2)]
             + [f"{name}: {value}" for name, value in headers.items()],
             stdout=subprocess.PIPE,
             text=True,
+            env={**os.environ, "BENCH_WRK_LUA": lua},
         )
         collapsed = Path(workdir) / "profile.txt"
         record(stack.pid, seconds=args.duration, output=collapsed)
         wrk_output = load.communicate(timeout=args.duration + 60)[0]
-        print(f"GET {args.path}: {requests_per_second(wrk_output):.0f} req/s while sampled")
-        summarize(collapsed, top=args.top)
+        print(f"{method} {args.path}: {requests_per_second(wrk_output):.0f} req/s while sampled")
         if args.keep:
             args.keep.write_text(collapsed.read_text())
+        summarize(collapsed, top=args.top)
     return 0
 
 
 # wrk for the sampling window, in a child process so that sampling can run meanwhile.
 _WRK_IN_BACKGROUND = """
+import os
 import sys
-import httpx
 
 from bench.stack import run_wrk
 url, concurrency, duration, *headers = sys.argv[1:]
-print(run_wrk(url, concurrency=int(concurrency), duration=int(duration),
+print(run_wrk(url, concurrency=int(concurrency), duration=int(duration), lua=os.environ["BENCH_WRK_LUA"],
               headers=dict(header.split(": ", 1) for header in headers)))
 """
 

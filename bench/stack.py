@@ -48,6 +48,11 @@ class Stack:
     owner_database_url: str  # the tables' owner: bypasses row-level security
 
 
+def asyncpg_dsn(sqlalchemy_url: str) -> str:
+    """The URL as asyncpg takes it (no `+asyncpg` driver suffix)."""
+    return make_url(sqlalchemy_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def api_database_url(owner_url: str) -> str:
     """The same database as `owner_url`, as the API's role."""
     return make_url(owner_url).set(username=API_ROLE, password=None).render_as_string(hide_password=False)
@@ -263,3 +268,86 @@ def completed_requests(wrk_output: str) -> int:
 def latency_percentile(wrk_output: str, percentile: str) -> str:
     match = re.search(rf"^\s+{percentile}%\s+(\S+)\s*$", wrk_output, re.MULTILINE)
     return match.group(1) if match else "n/a"
+
+
+@contextmanager
+def bare_server(script: Path, owner_url: str) -> Iterator[tuple[str, int]]:
+    """A bare comparison app (`script`, serving /livez) on a free loopback port, connected as the
+    tables' owner through BARE_DATABASE_URL; yields (base URL, pid); stopped afterwards."""
+    port = free_port()
+    env = {**os.environ, "BARE_DATABASE_URL": asyncpg_dsn(owner_url), "PORT": str(port)}
+    process = subprocess.Popen(
+        [sys.executable, str(script)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base_url}/livez", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None:
+                raise SystemExit(f"{script.name} exited at start")
+            time.sleep(0.1)
+        else:
+            raise SystemExit(f"{script.name} did not become ready")
+        yield base_url, process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One endpoint to drive: a GET, or whatever `lua` makes of the request (method, body)."""
+
+    label: str
+    url: str
+    pid: int  # the process serving it, whose CPU is counted
+    headers: dict[str, str]
+    lua: str = ""
+
+
+@dataclass(frozen=True)
+class Measured:
+    label: str
+    rps: float
+    p50: str
+    p99: str
+    server_ms: float  # CPU of the serving process per request
+    postgres_ms: float  # CPU of every PostgreSQL process per request
+
+
+def measure(target: Target, *, concurrency: int, duration: int, warm_up: int) -> Measured:
+    """A warm-up, then `duration` seconds of wrk with the CPU of every process counted."""
+    print(f"wrk: {concurrency} connections, {warm_up} s + {duration} s, {target.label} ...", flush=True)
+    run_wrk(target.url, concurrency=concurrency, duration=warm_up, lua=target.lua, headers=target.headers)
+    with MachineCpu(target.pid) as cpu:
+        output = run_wrk(
+            target.url, concurrency=concurrency, duration=duration, lua=target.lua, headers=target.headers
+        )
+    assert "Non-2xx" not in output, output
+    completed = completed_requests(output)
+    return Measured(
+        label=target.label,
+        rps=requests_per_second(output),
+        p50=latency_percentile(output, "50"),
+        p99=latency_percentile(output, "99"),
+        server_ms=cpu.by_program.get("server", 0.0) / completed * 1000,
+        postgres_ms=cpu.by_program.get("postgres", 0.0) / completed * 1000,
+    )
+
+
+def print_measured(rows: list[Measured]) -> None:
+    columns = ("req/s", "p50", "p99", "server CPU", "postgres")
+    print(f"{'endpoint':<16}" + "".join(f" {column:>10}" for column in columns))
+    for row in rows:
+        print(
+            f"{row.label:<16} {row.rps:>10.0f} {row.p50:>10} {row.p99:>10}"
+            f" {row.server_ms:>7.2f} ms {row.postgres_ms:>7.2f} ms"
+        )
+    print(
+        "(server CPU: the process serving the endpoint — the app, or the bare app's own process;"
+        " postgres: every PostgreSQL process on the machine)"
+    )

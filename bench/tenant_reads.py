@@ -25,30 +25,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import shutil
-import subprocess
 import sys
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
-from sqlalchemy import make_url
 
 from bench.stack import (
     API_ROLE,
     UNREFUSING_RATE_LIMITS,
-    MachineCpu,
-    completed_requests,
-    free_port,
-    latency_percentile,
-    requests_per_second,
-    run_wrk,
+    Measured,
+    Target,
+    asyncpg_dsn,
+    bare_server,
+    measure,
+    print_measured,
     seeded_server,
     sign_in,
 )
@@ -56,28 +49,6 @@ from bench.stack import (
 LIMIT = 50
 AUDIT_ENTRIES = 60
 BARE_SCRIPT = Path(__file__).with_name("bare_tenant_list.py")
-
-
-@dataclass(frozen=True)
-class Target:
-    label: str
-    url: str
-    pid: int
-    headers: dict[str, str]
-
-
-@dataclass(frozen=True)
-class Row:
-    label: str
-    rps: float
-    p50: str
-    p99: str
-    server_ms: float
-    postgres_ms: float
-
-
-def asyncpg_dsn(sqlalchemy_url: str) -> str:
-    return make_url(sqlalchemy_url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def prepare_tenant(client: httpx.Client) -> tuple[str, str]:
@@ -108,77 +79,20 @@ async def _connected_roles(owner_url: str) -> list[tuple[str, bool]]:
     return [(row["usename"], row["bypasses"]) for row in rows]
 
 
-@contextmanager
-def bare_server(owner_url: str) -> Iterator[tuple[str, int]]:
-    """bench/bare_tenant_list.py on a free loopback port; (base URL, pid); stopped afterwards."""
-    port = free_port()
-    env = {**os.environ, "BARE_DATABASE_URL": asyncpg_dsn(owner_url), "PORT": str(port)}
-    process = subprocess.Popen(
-        [sys.executable, str(BARE_SCRIPT)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{base_url}/livez", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None:
-                raise SystemExit("the bare server exited at start")
-            time.sleep(0.1)
-        else:
-            raise SystemExit("the bare server did not become ready")
-        yield base_url, process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
 def same_rows(app_page: dict[str, Any], bare_page: dict[str, Any]) -> None:
     assert len(app_page["items"]) == LIMIT, app_page
     assert app_page["next_cursor"], "the app's list should have a next page"
     assert bare_page["items"] == app_page["items"], "B does not return the rows A returns"
 
 
-def measure(target: Target, *, concurrency: int, duration: int, warm_up: int) -> Row:
-    print(f"wrk: {concurrency} connections, {warm_up} s + {duration} s, {target.label} ...", flush=True)
-    run_wrk(target.url, concurrency=concurrency, duration=warm_up, headers=target.headers)
-    with MachineCpu(target.pid) as cpu:
-        output = run_wrk(target.url, concurrency=concurrency, duration=duration, headers=target.headers)
-    assert "Non-2xx" not in output, output
-    completed = completed_requests(output)
-    return Row(
-        label=target.label,
-        rps=requests_per_second(output),
-        p50=latency_percentile(output, "50"),
-        p99=latency_percentile(output, "99"),
-        server_ms=cpu.by_program.get("server", 0.0) / completed * 1000,
-        postgres_ms=cpu.by_program.get("postgres", 0.0) / completed * 1000,
-    )
-
-
-def print_report(rows: dict[str, Row], *, concurrency: int, duration: int) -> None:
+def print_report(rows: dict[str, Measured], *, concurrency: int, duration: int) -> None:
     print(f"\n=== tenant list of {LIMIT}: {concurrency} connections, {duration} s each ===")
     print(
         "rate limits on (per caller and per organization, in Redis), raised to "
         f"{UNREFUSING_RATE_LIMITS['RATE_LIMIT_API']} so that none refuses"
     )
-    columns = ("req/s", "p50", "p99", "server CPU", "postgres")
-    print(f"{'endpoint':<16}" + "".join(f" {column:>10}" for column in columns))
-    for row in rows.values():
-        print(
-            f"{row.label:<16} {row.rps:>10.0f} {row.p50:>10} {row.p99:>10}"
-            f" {row.server_ms:>7.2f} ms {row.postgres_ms:>7.2f} ms"
-        )
+    print_measured(list(rows.values()))
     livez, bare, bearer, key = rows["livez"], rows["bare"], rows["bearer"], rows["key"]
-    print(
-        "(server CPU: the process serving the endpoint — the app, or B's own process; postgres:"
-        " every PostgreSQL process on the machine)"
-    )
     print()
     print(f"A/B        {bearer.rps / bare.rps:5.2f}   (goal >= 0.5, moonshot 0.7)")
     print(f"A-key/B    {key.rps / bare.rps:5.2f}")
@@ -209,7 +123,7 @@ def main() -> int:
         assert roles == [(API_ROLE, False)], f"the app should connect as {API_ROLE} alone: {roles}"
         print(f"the app connects as {API_ROLE} (owns no table, does not bypass row-level security)")
 
-        with bare_server(stack.owner_database_url) as (bare_url, bare_pid):
+        with bare_server(BARE_SCRIPT, stack.owner_database_url) as (bare_url, bare_pid):
             bare_path = f"/orgs/{org_id}/audit-log?limit={LIMIT}"
             same_rows(app_page, httpx.get(bare_url + bare_path, timeout=10).json())
             targets = {

@@ -14,7 +14,7 @@ from app.api.dependencies.idempotency import Idempotent, IdempotentRoute
 from app.api.dependencies.pagination import CursorParamsDep
 from app.api.dependencies.tenancy import RequirePermission
 from app.core.conditional import entity_tag
-from app.core.errors import NotFoundError
+from app.core.errors import CustomerHasInvoicesError, NotFoundError
 from app.core.permissions import Permission
 from app.models import Customer
 from app.schemas.common import CursorPage
@@ -125,8 +125,8 @@ async def update_customer(
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete a customer",
     description="Requires `If-Match` with the `ETag` you read; a customer changed meanwhile is "
-    "not deleted (412).",
-    responses=problems(NotFoundError),
+    "not deleted (412); one with invoices is not deleted either (409).",
+    responses=problems(NotFoundError, CustomerHasInvoicesError),
 )
 async def delete_customer(
     customer_id: uuid.UUID, if_match: IfMatchDep, context: CustomerWriter, session: SessionDep
