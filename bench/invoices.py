@@ -62,7 +62,7 @@ INSERT INTO invoices (id, org_id, customer_id, status, number, currency, issue_d
                       metadata, subtotal, tax_total, total, amount_paid, created_by_user_id,
                       finalized_at, voided_at, paid_at, version, created_at, updated_at)
 SELECT gen_random_uuid(), $1, $2, s.status,
-       CASE WHEN s.status = 'draft' THEN NULL ELSE 'INV-2026-' || lpad(n::text, 6, '0') END,
+       CASE WHEN s.status = 'draft' THEN NULL ELSE 'INV-2025-' || lpad(n::text, 6, '0') END,
        'EUR', date '2026-01-01' + n % 300, date '2026-01-01' + n % 300 + 30,
        CASE WHEN n % 3 = 0 THEN 'Thank you for your business (' || n || ').' END,
        json_build_object('order', 'A-' || n),

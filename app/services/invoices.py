@@ -33,7 +33,7 @@ from app.core.money import invoice_totals, line_amounts, plain_text, quantize
 from app.core.permissions import Permission
 from app.core.security.principal import ApiKeyPrincipal
 from app.models import Customer, Invoice, InvoiceLineItem, InvoiceStatus
-from app.models.base import utcnow
+from app.models.base import new_id, utcnow
 from app.schemas.invoices import InvoiceCreate, InvoicePublic, InvoiceUpdate, LineItemIn, is_overdue
 from app.services import events, invoice_numbers
 from app.services.organizations import OrgContext
@@ -51,7 +51,16 @@ async def create_invoice(
     *, session: AsyncSession, context: OrgContext, data: InvoiceCreate, today: date
 ) -> Invoice:
     await _ensure_customer(session, data.customer_id)
+    now = utcnow()
+    # Everything a flush would fill in is set here, so the invoice, its lines, its event and its
+    # audit entry reach the database in the commit's one flush (a flush is about a third of
+    # creating an invoice: bench/invoices.py).
     invoice = Invoice(
+        id=new_id(),
+        created_at=now,
+        updated_at=now,
+        version=1,
+        status=InvoiceStatus.DRAFT,
         customer_id=data.customer_id,
         currency=data.currency,
         issue_date=data.issue_date,
@@ -64,7 +73,6 @@ async def create_invoice(
     _set_creator(invoice, context)
     _set_lines(invoice, data.line_items)
     session.add(invoice)
-    await session.flush()
     _announce(session, context, EventType.INVOICE_CREATED, invoice, today=today, changes=_amounts(invoice))
     return invoice
 
