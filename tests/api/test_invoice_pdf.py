@@ -122,7 +122,7 @@ async def test_non_latin_names_are_drawn(client: httpx.AsyncClient, acme: Tenant
     name = "Ελληνική Εταιρεία · Торговый дом «Ромашка»"
     invoice = await finalized_invoice(client, acme, await customer(client, acme, name))
     text, _ = text_of((await get_pdf(client, acme, invoice["id"])).content)
-    assert name in text
+    assert name in " ".join(text.split())  # wrapped onto two lines in its column
 
 
 async def test_a_script_the_font_lacks_is_no_error(client: httpx.AsyncClient, acme: Tenant) -> None:
