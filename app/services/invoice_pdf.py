@@ -39,7 +39,7 @@ _GREY = (110, 110, 110)
 _RULE = (200, 200, 200)
 _HEADING_FILL = (238, 240, 244)
 # Description, quantity, unit price, tax, amount: in millimetres, 180 in all (A4 less margins).
-_COLUMNS = (74.0, 18.0, 32.0, 16.0, 40.0)
+_COLUMNS = (68.0, 18.0, 34.0, 14.0, 46.0)
 
 # fpdf2 and fontTools log every glyph they subset at INFO; the app's log wants none of it.
 for _noisy in ("fpdf", "fontTools"):
@@ -160,7 +160,8 @@ class _Page(FPDF):
         self.set_font(FONT, "", 8)
         self.set_text_color(*_GREY)
         width = self.epw / 2
-        self.cell(width, 5, f"{self.document.organization} · {self.document.number}", align=Align.L)
+        # The number only: an organization's name may be as long as the footer is wide.
+        self.cell(width, 5, f"Invoice {self.document.number}", align=Align.L)
         self.cell(width, 5, f"Page {self.page_no()} of {{nb}}", align=Align.R)
 
 
@@ -210,7 +211,7 @@ def _heading(pdf: _Page, document: InvoiceDocument, formats: _Formats) -> float:
     """The organization, the title, and the invoice's facts on the right; returns where they start."""
     top = pdf.get_y()
     pdf.set_font(FONT, "B", 16)
-    pdf.multi_cell(110, 8, document.organization, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(110, 8, document.organization, align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     below_name = pdf.get_y()
     pdf.set_xy(pdf.l_margin + 110, top)
     pdf.set_font(FONT, "B", 20)
@@ -249,7 +250,7 @@ def _parties(pdf: _Page, document: InvoiceDocument, *, top: float) -> None:
     pdf.cell(90, 5.5, "Bill to", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_text_color(0, 0, 0)
     pdf.set_font(FONT, "B", 11)
-    pdf.multi_cell(90, 5.5, customer.name, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(90, 5.5, customer.name, align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(FONT, "", 9)
     details = [*customer.address_lines]
     if customer.tax_id:
@@ -257,7 +258,7 @@ def _parties(pdf: _Page, document: InvoiceDocument, *, top: float) -> None:
     if customer.email:
         details.append(customer.email)
     for line in details:
-        pdf.multi_cell(90, 4.8, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(90, 4.8, line, align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_y(max(pdf.get_y(), facts_bottom) + 8)
 
 
@@ -316,4 +317,4 @@ def _memo(pdf: _Page, memo: str) -> None:
     pdf.set_font(FONT, "B", 9)
     pdf.cell(0, 5, "Notes", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(FONT, "", 9)
-    pdf.multi_cell(0, 4.8, memo, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(0, 4.8, memo, align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
