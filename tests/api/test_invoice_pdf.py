@@ -62,6 +62,7 @@ async def test_a_finalized_invoice_as_pdf(client: httpx.AsyncClient, acme: Tenan
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["cache-control"] == "private, no-cache"
     assert response.headers["etag"].startswith('"pdf-')
+    assert "ratelimit" in response.headers  # set by a dependency, kept on the returned response
     assert response.content.startswith(b"%PDF-")
     text, pages = text_of(response.content)
     assert pages == 1

@@ -269,6 +269,7 @@ PDF_HEADERS = sets_headers(200, "ETag", "Content-Disposition")[200]["headers"]
 async def get_invoice_pdf(
     invoice_id: uuid.UUID,
     request: Request,
+    response: Response,
     context: InvoiceReader,
     session: SessionDep,
     services: ServicesDep,
@@ -279,7 +280,8 @@ async def get_invoice_pdf(
 ) -> Response:
     pdfs = services.invoice_pdfs
     source = await invoice_pdfs.pdf_source(session=session, context=context, pdfs=pdfs, invoice_id=invoice_id)
-    headers = {"ETag": source.etag, "Cache-Control": "private, no-cache"}
+    # A returned Response does not take the headers dependencies set (RateLimit...): copy them.
+    headers = {**response.headers, "ETag": source.etag, "Cache-Control": "private, no-cache"}
     if not_modified(request, source.etag):
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
     # The read is over: end its transaction now, so no pooled connection waits on the render
