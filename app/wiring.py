@@ -1,7 +1,7 @@
 """The process-wide services, built once in the lifespan into one typed container.
 
 `AppServices` is what a request may use besides its own session: the database, Redis, the
-token and key codecs, the rate limiter and its policies, mail. It lives on
+token and key codecs, the rate limiter and its policies, mail, the invoice PDF renderer. It lives on
 `app.state.services` and reaches code as one dependency (`ServicesDep`,
 app/api/dependencies/core.py), not as a bag of separate `app.state` attributes.
 """
@@ -26,6 +26,7 @@ from app.core.security.revocation import MemoryRevocationStore, RedisRevocationS
 from app.db.session import Database
 from app.services.emails import RecipientQuota
 from app.services.health import HealthService
+from app.services.invoice_pdfs import InvoicePdfs
 from app.services.login_throttle import LoginThrottle
 
 
@@ -70,6 +71,7 @@ class AppServices:
     login_throttle: LoginThrottle
     recipient_quota: RecipientQuota
     email_sender: EmailSender
+    invoice_pdfs: InvoicePdfs
 
 
 def build_services(*, settings: Settings, database: Database, redis: Redis | None) -> AppServices:
@@ -117,4 +119,5 @@ def build_services(*, settings: Settings, database: Database, redis: Redis | Non
         ),
         recipient_quota=RecipientQuota(limiter=limiter, policy=policies["mail_per_recipient"]),
         email_sender=create_email_sender(settings),
+        invoice_pdfs=InvoicePdfs.from_settings(settings),
     )

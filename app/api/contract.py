@@ -59,6 +59,11 @@ RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
     },
     "ETag": {"description": "The representation's version, for `If-Match`.", "schema": {"type": "string"}},
     "Location": {"description": "The URL of the resource created.", "schema": {"type": "string"}},
+    "Content-Disposition": {
+        "description": 'How to present the file and its name: `attachment; filename="INV-2026-000001.pdf"` '
+        "(or `inline`, when asked for).",
+        "schema": {"type": "string"},
+    },
     "Link": {
         "description": 'Related pages (RFC 8288), e.g. `<...>; rel="next"`.',
         "schema": {"type": "string"},

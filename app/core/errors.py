@@ -426,6 +426,12 @@ class InvoiceNotVoidableError(InvoiceStateError):
     when = "voiding an invoice that is paid or already void (`invoice_status` says which)"
 
 
+class InvoiceNotFinalizedError(InvoiceStateError):
+    code = "invoice_not_finalized"
+    title = "Invoice is not finalized"
+    when = "asking for the PDF of a draft: only a numbered (open, paid or void) invoice has one"
+
+
 class IdempotencyRequestInFlightError(ConflictError):
     code = "idempotency_request_in_flight"
     title = "Request with this Idempotency-Key in progress"

@@ -38,7 +38,11 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     document = workdir / "openapi.json"
     document.write_text(json.dumps(served_openapi()))
     config = workdir / "config.yaml"
-    config.write_text("post_hooks: []\n")  # no formatter run: the code is imported, not read
+    # No formatter run: the code is imported, not read. The generator reads only JSON and
+    # octet-stream bodies: a client of the invoice PDF says that a PDF is bytes too.
+    config.write_text(
+        "post_hooks: []\ncontent_type_overrides:\n  application/pdf: application/octet-stream\n"
+    )
     result = subprocess.run(
         [
             str(GENERATOR),

@@ -81,6 +81,7 @@ OPERATION_IDS = {
     ("DELETE", "/api/v1/orgs/{org_id}/invoices/{invoice_id}"): "invoices-delete_invoice",
     ("POST", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/finalize"): "invoices-finalize_invoice",
     ("POST", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/void"): "invoices-void_invoice",
+    ("GET", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/pdf"): "invoices-get_invoice_pdf",
     ("POST", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/payments"): "payments-create_payment",
     ("GET", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/payments"): "payments-list_payments",
     ("GET", "/api/v1/orgs/{org_id}/events"): "events-list_events",

@@ -105,8 +105,10 @@ class TenantValues:
             case.path_parameters["customer_id"], etag = self._new_customer()
         elif "{invoice_id}" in path:
             # A draft of its own per case (PATCH, DELETE and the transitions spend it); an open
-            # invoice for payments.
-            case.path_parameters["invoice_id"], etag = self._new_invoice(opened=path.endswith("/payments"))
+            # invoice for payments and for the PDF (a draft has none).
+            case.path_parameters["invoice_id"], etag = self._new_invoice(
+                opened=path.endswith(("/payments", "/pdf"))
+            )
         elif path == f"{ORG}/events/{{event_id}}":
             case.path_parameters["event_id"] = self.event_id
         if etag is not None and operation[0] in ("PATCH", "DELETE"):

@@ -83,6 +83,7 @@ CALLS: dict[tuple[str, str], Call] = {
     ("GET", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/payments"): Call(
         path_params={"invoice_id": MISSING}
     ),
+    ("GET", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/pdf"): Call(path_params={"invoice_id": MISSING}),
     ("GET", "/api/v1/orgs/{org_id}/events"): Call(),
     ("GET", "/api/v1/orgs/{org_id}/events/{event_id}"): Call(path_params={"event_id": MISSING}),
 }

@@ -1,22 +1,23 @@
-"""/api/v1/orgs/{org_id}/invoices: drafts, finalizing, voiding, and the list."""
+"""/api/v1/orgs/{org_id}/invoices: drafts, finalizing, voiding, the list, and the PDF."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from app.api.contract import problems, response_header, sets_headers
 from app.api.dependencies.conditional import IfMatchDep, OptionalIfMatchDep, not_modified
-from app.api.dependencies.core import SessionDep
+from app.api.dependencies.core import ServicesDep, SessionDep
 from app.api.dependencies.idempotency import Idempotent, IdempotentRoute
 from app.api.dependencies.pagination import CursorParamsDep
 from app.api.dependencies.tenancy import RequirePermission
 from app.core.errors import (
     InvalidInputError,
     InvoiceNotDraftError,
+    InvoiceNotFinalizedError,
     InvoiceNotVoidableError,
     NotFoundError,
     NotInvoiceCreatorError,
@@ -33,7 +34,7 @@ from app.schemas.invoices import (
     InvoiceSummary,
     InvoiceUpdate,
 )
-from app.services import invoice_lists, invoices
+from app.services import invoice_lists, invoice_pdfs, invoices
 from app.services.invoice_lists import InvoiceFilters
 from app.services.invoices import invoice_tag
 from app.services.organizations import OrgContext
@@ -239,3 +240,54 @@ async def void_invoice(
         session=session, context=context, invoice_id=invoice_id, if_match=if_match, today=on
     )
     return _full(response, invoice, on=on)
+
+
+PDF_HEADERS = sets_headers(200, "ETag", "Content-Disposition")[200]["headers"]
+
+
+@router.get(
+    "/{invoice_id}/pdf",
+    response_class=Response,
+    summary="The invoice as a PDF",
+    description="A finalized invoice (open, paid or void: a void one is marked VOID) as an A4 PDF: "
+    "the organization, number, dates and status, the customer, the lines and the totals, amounts "
+    "written for the server's locale in the invoice's currency. A draft has none (409 "
+    "`invoice_not_finalized`). The `ETag` changes with the invoice (a payment, a void) and its "
+    "customer; send it back as `If-None-Match` to get 304. A download (`attachment`) unless "
+    "`disposition=inline`. `Cache-Control: private, no-cache`: only your own client keeps it, and "
+    "asks again before reusing it.",
+    responses={
+        200: {
+            "description": "The PDF.",
+            "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+            "headers": PDF_HEADERS,
+        },
+        304: {"description": "Not modified."},
+        **problems(NotFoundError, InvoiceNotFinalizedError),
+    },
+)
+async def get_invoice_pdf(
+    invoice_id: uuid.UUID,
+    request: Request,
+    response: Response,
+    context: InvoiceReader,
+    session: SessionDep,
+    services: ServicesDep,
+    disposition: Annotated[
+        Literal["attachment", "inline"],
+        Query(description="`attachment` (a download, the default) or `inline` (shown in the browser)."),
+    ] = "attachment",
+) -> Response:
+    pdfs = services.invoice_pdfs
+    source = await invoice_pdfs.pdf_source(session=session, context=context, pdfs=pdfs, invoice_id=invoice_id)
+    # A returned Response does not take the headers dependencies set (RateLimit...): copy them.
+    headers = {**response.headers, "ETag": source.etag, "Cache-Control": "private, no-cache"}
+    if not_modified(request, source.etag):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    # The read is over: end its transaction now, so no pooled connection waits on the render
+    # (which may queue behind others). Nothing was written; the request's commit finds nothing.
+    await session.commit()
+    content = await pdfs.pdf(source)
+    headers["Content-Disposition"] = f'{disposition}; filename="{source.filename}"'
+    headers["X-Content-Type-Options"] = "nosniff"
+    return Response(content=content, media_type="application/pdf", headers=headers)

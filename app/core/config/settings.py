@@ -10,6 +10,7 @@ import ipaddress
 import os
 from typing import Annotated, Literal
 
+from babel import Locale, UnknownLocaleError
 from limits import parse as parse_rate_limit
 from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -106,6 +107,21 @@ class Settings(BaseSettings):
         ge=60,
         le=30 * 24 * 3600,
         description="How long an Idempotency-Key replays its first response; later it is a new key.",
+    )
+
+    # --- invoice PDFs (app/services/invoice_pdfs.py) --------------------------------------
+    invoice_pdf_locale: str = Field(
+        default="en_US",
+        description="The CLDR locale amounts, quantities and dates are written in (en_US, de_DE, fr_CH...).",
+    )
+    invoice_pdf_cache_bytes: int = Field(
+        default=32 * 1024 * 1024,
+        ge=0,
+        le=1024 * 1024 * 1024,
+        description="Rendered PDFs kept in each process (least recently used out first); 0 keeps none.",
+    )
+    invoice_pdf_max_concurrent_renders: int = Field(
+        default=2, ge=1, le=32, description="PDFs rendered at once per process, each in a worker thread."
     )
 
     # --- database -----------------------------------------------------------------------
@@ -325,6 +341,15 @@ class Settings(BaseSettings):
     def _valid_route_limits(cls, value: dict[str, str]) -> dict[str, str]:
         for spec in value.values():
             parse_rate_limit(spec)
+        return value
+
+    @field_validator("invoice_pdf_locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        try:
+            Locale.parse(value)
+        except (ValueError, UnknownLocaleError) as error:
+            raise ValueError(f"{value!r} is not a CLDR locale babel knows (such as en_US)") from error
         return value
 
     @field_validator("public_base_url")
