@@ -113,6 +113,12 @@ class TenantValues:
             case.path_parameters["event_id"] = self.event_id
         if etag is not None and operation[0] in ("PATCH", "DELETE"):
             case.headers = {**(case.headers or {}), "If-Match": etag}
+        if operation == ("POST", f"{ORG}/invoices/{{invoice_id}}/payments") and isinstance(case.body, dict):
+            # An amount the open invoice (10.00 EUR due) takes, a moment in the past, and a key of
+            # its own: otherwise nearly every generated payment is refused for its value alone.
+            case.body["amount"] = "1.00"
+            case.body.pop("paid_at", None)
+            case.headers = {**(case.headers or {}), "Idempotency-Key": str(uuid.uuid4())}
         if isinstance(case.body, dict) and "customer_id" in case.body:
             # A real customer, so that a body otherwise valid is one the API accepts.
             case.body["customer_id"], _ = self._new_customer()
