@@ -42,7 +42,8 @@ RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
     "Retry-After": {"description": "Seconds to wait before retrying.", "schema": _TOKEN},
     "Cache-Control": {
         "description": "`no-store`: the response holds credentials or personal data, or depends on "
-        "the moment; no cache may keep it.",
+        "the moment; no cache may keep it. Reports say `private, max-age=<seconds>` instead: "
+        "only the caller's own cache may keep them, that long.",
         "schema": {"type": "string"},
     },
     "Pragma": {
@@ -61,6 +62,10 @@ RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
     "Location": {"description": "The URL of the resource created.", "schema": {"type": "string"}},
     "Link": {
         "description": 'Related pages (RFC 8288), e.g. `<...>; rel="next"`.',
+        "schema": {"type": "string"},
+    },
+    "Content-Disposition": {
+        "description": 'A download: `attachment; filename="invoices-YYYY-MM-DD.csv"`.',
         "schema": {"type": "string"},
     },
     "Idempotent-Replayed": {
