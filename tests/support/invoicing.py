@@ -14,6 +14,7 @@ from app.models import Invoice, InvoiceLineItem, InvoiceStatus
 from app.models.base import new_id
 from tests.support.tenants import Tenant
 
+_TRILLION = Decimal(10**12)
 LINE: dict[str, str] = {
     "description": "Consulting",
     "quantity": "2",
@@ -108,8 +109,9 @@ def invoice_row(
             org_id=tenant.org_id,
             position=position,
             description=f"Line {position}",
-            quantity=Decimal(1),
-            unit_price=amount if position == 0 else Decimal(0),
+            # Above the unit price's bound (10^12), a million units of a millionth of it.
+            quantity=Decimal(1) if amount <= _TRILLION else Decimal(10**6),
+            unit_price=(amount if amount <= _TRILLION else amount.scaleb(-6)) if position == 0 else Decimal(0),
             tax_rate=Decimal(0),
             line_total=amount if position == 0 else Decimal("0.00"),
             tax_amount=Decimal("0.00"),
