@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -97,7 +98,9 @@ class VersionedCache:
                 del self._flights[key]
 
     async def close(self) -> None:
-        await self._cache.close()
+        with warnings.catch_warnings():  # cashews 7.6 calls redis-py's deprecated close()
+            warnings.simplefilter("ignore", DeprecationWarning)
+            await self._cache.close()
 
     def _version_key(self, org_id: uuid.UUID) -> str:
         return f"{self._prefix}v:{org_id}"

@@ -11,11 +11,14 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import event
 
 from app.core.permissions import Role
+from app.core.security.jwt import private_key_pem
 from app.models import InvoiceStatus
 from app.models.base import utcnow
+from tests.conftest import REDIS_URL
 from tests.support.factories import write_rows
 from tests.support.invoicing import finalized_invoice, invoice_row, new_customer
 from tests.support.tenants import Tenant, make_tenant
@@ -308,3 +311,31 @@ async def test_200_concurrent_cold_requests_run_the_aggregate_once(make_client: 
         assert {response.status_code for response in responses} == {200}
         assert len({response.content for response in responses}) == 1
         assert aggregates.count == 2  # one computation: its two statements
+
+
+async def test_replicas_share_the_cache_its_invalidation_and_its_lock(make_client: Any) -> None:
+    """Full mode: two apps on one Redis (replicas). 100 cold requests to each run the aggregate
+    once between them; a payment on one invalidates what the other serves."""
+    shared = {"redis_url": REDIS_URL, "jwt_private_key": private_key_pem(Ed25519PrivateKey.generate())}
+    async with make_client(**shared) as one, make_client(**shared) as two:
+        acme = await make_tenant(one)
+        customer = await new_customer(one, acme)
+        invoice = await finalized_invoice(one, acme, customer)
+        with AggregateCounter(one) as first, AggregateCounter(two) as second:
+            responses = await asyncio.gather(
+                *(
+                    replica.get(acme.path("/reports/summary"), headers=acme.auth[Role.VIEWER])
+                    for _ in range(100)
+                    for replica in (one, two)
+                )
+            )
+            assert {response.status_code for response in responses} == {200}
+            assert first.count + second.count == 2
+            paid = await one.post(
+                acme.path(f"/invoices/{invoice['id']}/payments"),
+                headers={**acme.auth[Role.ACCOUNTANT], "Idempotency-Key": "pay-replica"},
+                json={"amount": "238.00", "method": "cash"},
+            )
+            assert paid.status_code == 201, paid.text
+            after = by_currency(await summary(two, acme))
+        assert after["EUR"]["paid"] == {"count": 1, "amount": "238.00"}
