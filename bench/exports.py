@@ -116,9 +116,7 @@ def report_latencies(base_url: str, headers: dict[str, str], org_id: str) -> tup
     return cold * 1000, statistics.median(warm) * 1000
 
 
-async def stampede(
-    owner_url: str, headers: dict[str, str], org_id: str, concurrency: int
-) -> tuple[int, float]:
+async def stampede(owner_url: str, org_id: str, concurrency: int) -> tuple[int, float, dict[int, int]]:
     settings = settings_for_test(
         database_url=api_database_url(owner_url),
         migration_database_url=owner_url,
@@ -200,7 +198,7 @@ def main() -> None:
             f"summary report over {args.rows} invoices: cold {cold:.1f} ms, warm (median of 20) {warm:.1f} ms"
         )
         aggregates, elapsed, statuses = asyncio.run(
-            stampede(stack.owner_database_url, headers, org_id, args.concurrency)
+            stampede(stack.owner_database_url, org_id, args.concurrency)
         )
         print(
             f"stampede: {args.concurrency} concurrent cold requests ran {aggregates} aggregate statements "

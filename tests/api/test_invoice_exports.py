@@ -193,7 +193,7 @@ async def test_a_client_that_disconnects_releases_the_connection(make_client: An
         acme = await make_tenant(client)
         globex = await new_customer(client, acme, "Globex")
         await write_rows(client, [invoice_row(acme, globex) for _ in range(2000)])
-        app: Any = client.app  # type: ignore[attr-defined]
+        app: Any = client.app
         pool = app.state.services.database.engine.sync_engine.pool
         baseline = pool.checkedout()
         chunks = 0

@@ -111,7 +111,9 @@ def invoice_row(
             description=f"Line {position}",
             # Above the unit price's bound (10^12), a million units of a millionth of it.
             quantity=Decimal(1) if amount <= _TRILLION else Decimal(10**6),
-            unit_price=(amount if amount <= _TRILLION else amount.scaleb(-6)) if position == 0 else Decimal(0),
+            unit_price=(
+                (amount if amount <= _TRILLION else amount.scaleb(-6)) if position == 0 else Decimal(0)
+            ),
             tax_rate=Decimal(0),
             line_total=amount if position == 0 else Decimal("0.00"),
             tax_amount=Decimal("0.00"),
