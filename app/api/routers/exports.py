@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from app.api.contract import Declares, declare, sets_headers
 from app.api.dependencies.core import ServicesDep
 from app.api.dependencies.invoice_filters import InvoiceFiltersDep, InvoiceSortDep
-from app.api.dependencies.rate_limit import caller_key, enforce
+from app.api.dependencies.rate_limit import caller_key, enforce, rate_limit_headers
 from app.api.dependencies.tenancy import RequirePermission
 from app.api.streaming import ClosingStreamingResponse
 from app.core.errors import RateLimitedError
@@ -59,6 +59,7 @@ _BODY = {"schema": {"type": "string"}}
     },
 )
 async def export_invoices(
+    request: Request,
     context: LimitedExporter,
     services: ServicesDep,
     filters: InvoiceFiltersDep,
@@ -88,5 +89,5 @@ async def export_invoices(
     return ClosingStreamingResponse(
         body(),
         media_type=export_format.media_type,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={**rate_limit_headers(request), "Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from app.api.contract import problems, sets_headers
 from app.api.dependencies.conditional import not_modified
 from app.api.dependencies.core import ServicesDep, SessionDep
+from app.api.dependencies.rate_limit import rate_limit_headers
 from app.api.dependencies.tenancy import RequirePermission
 from app.core.errors import InvalidInputError
 from app.core.permissions import Permission
@@ -43,6 +44,7 @@ async def _cached(
 ) -> Response:
     body, _hit = await services.report_cache.get_or_compute(context.org_id, name, compute)
     headers = {
+        **rate_limit_headers(request),
         "ETag": f'"{hashlib.sha256(body).hexdigest()[:32]}"',
         "Cache-Control": f"private, max-age={services.settings.report_max_age_seconds}",
     }
