@@ -14,7 +14,7 @@ unexport PYTHONDONTWRITEBYTECODE
 # pytest-xdist worker processes for the suite.
 TEST_WORKERS ?= 2
 
-.PHONY: help uv sync node run dev serve migrate seed lint fmt typecheck test test-fast test-sqlite test-postgres bench-login bench-reads bench-tenant bench-invoices bench-server bench-profile bench-memory bench-soak mutation clean
+.PHONY: help uv sync node run dev serve migrate seed lint fmt typecheck test test-fast test-sqlite test-postgres bench-login bench-reads bench-tenant bench-invoices bench-exports bench-server bench-profile bench-memory bench-soak mutation clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -94,6 +94,9 @@ bench-tenant: sync ## A tenant list of 50 (RLS, rate limits) vs a bare asyncpg r
 bench-invoices: sync ## Invoice list and draft creation vs bare asyncpg routes, same run (needs wrk, PostgreSQL, Redis)
 	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 2; }
 	@$(UV) run --frozen python bench/invoices.py
+
+bench-exports: sync ## Exports of 10,000 and 100,000 invoices: rows/s, server RSS growth; report cache and stampede (PostgreSQL, Redis)
+	@$(UV) run --frozen python bench/exports.py
 
 bench-server: sync ## The bounded HTTP protocol vs uvicorn's stock one, same run (needs wrk; SQLite)
 	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 2; }

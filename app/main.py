@@ -44,6 +44,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             yield
     finally:
         lifecycle.begin_drain()
+        await app.state.services.report_cache.close()
         if redis is not None:
             await redis.aclose()
         await database.dispose()

@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clients.email import EmailSender, create_email_sender
+from app.core.cache import VersionedCache, create_cache
 from app.core.config import Settings
 from app.core.rate_limit import RateLimiter, RateLimitPolicy, create_rate_limiter
 from app.core.security.api_keys import ApiKeyHasher, api_key_hasher
@@ -28,6 +30,7 @@ from app.services.emails import RecipientQuota
 from app.services.health import HealthService
 from app.services.invoice_pdfs import InvoicePdfs
 from app.services.login_throttle import LoginThrottle
+from app.services.reports import figures_changed
 
 
 def rate_limit_policies(settings: Settings) -> dict[str, RateLimitPolicy]:
@@ -42,6 +45,7 @@ def rate_limit_policies(settings: Settings) -> dict[str, RateLimitPolicy]:
         "mail_per_recipient": settings.rate_limit_mail_per_recipient,
         "api": settings.rate_limit_api,
         "api_org": settings.rate_limit_api_org,
+        "exports": settings.rate_limit_exports,
         # Per-route overrides of "api", named after the operation.
         **{f"api:{operation}": spec for operation, spec in settings.rate_limit_api_routes.items()},
     }
@@ -72,6 +76,7 @@ class AppServices:
     recipient_quota: RecipientQuota
     email_sender: EmailSender
     invoice_pdfs: InvoicePdfs
+    report_cache: VersionedCache
 
 
 def build_services(*, settings: Settings, database: Database, redis: Redis | None) -> AppServices:
@@ -92,6 +97,19 @@ def build_services(*, settings: Settings, database: Database, redis: Redis | Non
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
     limiter = create_rate_limiter(redis, redis_url, key_prefix=prefix)
     policies = rate_limit_policies(settings)
+    report_cache = VersionedCache(
+        create_cache(redis_url, memory_entries=settings.cache_memory_entries),
+        key_prefix=prefix,
+        ttl_seconds=settings.report_cache_ttl_seconds,
+    )
+
+    async def invalidate_reports(session: AsyncSession) -> None:
+        # The one place figures are invalidated: after any commit that changed them.
+        changed = figures_changed(session)
+        if changed:
+            await report_cache.bump(changed)
+
+    database.after_commit(invalidate_reports)
     secret_key = settings.secret_key.get_secret_value()
     return AppServices(
         settings=settings,
@@ -120,4 +138,5 @@ def build_services(*, settings: Settings, database: Database, redis: Redis | Non
         recipient_quota=RecipientQuota(limiter=limiter, policy=policies["mail_per_recipient"]),
         email_sender=create_email_sender(settings),
         invoice_pdfs=InvoicePdfs.from_settings(settings),
+        report_cache=report_cache,
     )

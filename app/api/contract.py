@@ -42,7 +42,8 @@ RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
     "Retry-After": {"description": "Seconds to wait before retrying.", "schema": _TOKEN},
     "Cache-Control": {
         "description": "`no-store`: the response holds credentials or personal data, or depends on "
-        "the moment; no cache may keep it.",
+        "the moment; no cache may keep it. Reports say `private, max-age=<seconds>` instead: "
+        "only the caller's own cache may keep them, that long.",
         "schema": {"type": "string"},
     },
     "Pragma": {
@@ -59,13 +60,13 @@ RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
     },
     "ETag": {"description": "The representation's version, for `If-Match`.", "schema": {"type": "string"}},
     "Location": {"description": "The URL of the resource created.", "schema": {"type": "string"}},
-    "Content-Disposition": {
-        "description": 'How to present the file and its name: `attachment; filename="INV-2026-000001.pdf"` '
-        "(or `inline`, when asked for).",
-        "schema": {"type": "string"},
-    },
     "Link": {
         "description": 'Related pages (RFC 8288), e.g. `<...>; rel="next"`.',
+        "schema": {"type": "string"},
+    },
+    "Content-Disposition": {
+        "description": 'How to present the file, and its name: `attachment; filename="INV-2026-000001.pdf"`, '
+        '`attachment; filename="invoices-YYYY-MM-DD.csv"` (or `inline`, when asked for).',
         "schema": {"type": "string"},
     },
     "Idempotent-Replayed": {

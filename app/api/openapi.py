@@ -80,6 +80,15 @@ TAGS: list[dict[str, Any]] = [
         "description": "Every state change of an organization's objects, each with the object as the "
         "API returned it: the transactional outbox, readable.",
     },
+    {
+        "name": "exports",
+        "description": "Invoices as downloads (CSV, NDJSON), streamed, with the list's filters.",
+    },
+    {
+        "name": "reports",
+        "description": "Figures per currency (invoiced, paid, outstanding, overdue, aging), exact, "
+        "cached briefly and invalidated by every change they count.",
+    },
     {"name": "health", "description": "Liveness and readiness probes (application/health+json)."},
 ]
 # Relative: the server that serves this document (behind a path prefix, FastAPI puts the

@@ -12,7 +12,7 @@ from sqlalchemy import DateTime, MetaData, Numeric, String, Uuid, func
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Mapped, mapped_column
 from sqlalchemy.orm import relationship as sa_relationship
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ColumnElement
@@ -116,6 +116,63 @@ def _numeric_order(element: numeric_order, compiler: SQLCompiler, **kw: Any) -> 
 @compiles(numeric_order, "sqlite")
 def _numeric_order_sqlite(element: numeric_order, compiler: SQLCompiler, **kw: Any) -> str:
     return f"CAST({compiler.process(element.clauses, **kw)} AS REAL)"
+
+
+class exact_sum(FunctionElement[Any]):  # noqa: N801 - used like a SQL function
+    """`SUM` of an `ExactDecimal` expression whose values all have the same scale (one
+    currency's amounts, quantized to its minor units), exact on both backends.
+
+    PostgreSQL sums NUMERIC exactly and returns a `Decimal`. SQLite's SUM of the stored text
+    would go through doubles, so there the digits are summed as integers of minor units
+    ("123.45" is 12345; an integer SUM that overflows 64 bits is an error, never a rounded
+    result), and `amount_from_sum` scales the integer back with the currency's minor units.
+    """
+
+    inherit_cache = True
+
+    def __init__(self, expression: ColumnElement[Any] | InstrumentedAttribute[Any]) -> None:
+        super().__init__(expression)
+
+
+@compiles(exact_sum)
+def _exact_sum(element: exact_sum, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"SUM({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(exact_sum, "sqlite")
+def _exact_sum_sqlite(element: exact_sum, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"SUM(CAST(REPLACE({compiler.process(element.clauses, **kw)}, '.', '') AS INTEGER))"
+
+
+def amount_from_sum(value: int | Decimal | None, places: int) -> Decimal:
+    """An `exact_sum` result as the amount it stands for, with `places` decimals (the currency's
+    minor units): an integer is SQLite's count of minor units, a `Decimal` PostgreSQL's sum."""
+    quantum = Decimal((0, (1,), -places))
+    if value is None:
+        return quantum * 0
+    if isinstance(value, int):
+        return Decimal(value).scaleb(-places).quantize(quantum)
+    return Decimal(value).quantize(quantum)
+
+
+class year_month(FunctionElement[str]):  # noqa: N801 - used like a SQL function
+    """A date column's month as text, `YYYY-MM`, on both backends."""
+
+    type = String()
+    inherit_cache = True
+
+    def __init__(self, expression: ColumnElement[Any] | InstrumentedAttribute[Any]) -> None:
+        super().__init__(expression)
+
+
+@compiles(year_month)
+def _year_month(element: year_month, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"to_char({compiler.process(element.clauses, **kw)}, 'YYYY-MM')"
+
+
+@compiles(year_month, "sqlite")
+def _year_month_sqlite(element: year_month, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"strftime('%Y-%m', {compiler.process(element.clauses, **kw)})"
 
 
 class Base(DeclarativeBase):

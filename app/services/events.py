@@ -28,7 +28,7 @@ from app.core.errors import NotFoundError
 from app.core.events import EventType
 from app.core.logging.context import current_request_id
 from app.models import Event
-from app.services import audit
+from app.services import audit, reports
 
 if TYPE_CHECKING:
     from app.services.organizations import OrgContext
@@ -79,6 +79,18 @@ def record(session: AsyncSession, context: OrgContext, *, type: EventType, data:
     return event
 
 
+# The changes reports count: drafts are not counted, so creating, editing or deleting one is not.
+FIGURE_EVENTS = frozenset(
+    {
+        EventType.INVOICE_FINALIZED,
+        EventType.INVOICE_VOIDED,
+        EventType.INVOICE_PAID,
+        EventType.INVOICE_OVERDUE,
+        EventType.PAYMENT_CREATED,
+    }
+)
+
+
 def record_change(
     session: AsyncSession,
     context: OrgContext,
@@ -87,7 +99,13 @@ def record_change(
     data: BaseModel,
     changes: dict[str, Any] | None = None,
 ) -> Event:
-    """The audit entry (action = the event type, target = the object's id) and the event."""
+    """The audit entry (action = the event type, target = the object's id) and the event.
+
+    A change that moves the organization's figures (docs: reports) marks it, so the report
+    cache's version is bumped once this transaction commits.
+    """
+    if type in FIGURE_EVENTS:
+        reports.mark_figures_changed(session, context.org_id)
     event = record(session, context, type=type, data=data)
     audit.record(
         session,

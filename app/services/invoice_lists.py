@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, literal, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.money import plain_text
@@ -109,6 +109,16 @@ def _from_text(sort: InvoiceSort, text: str) -> Any:
     return literal(value, column.type)
 
 
+def ordered_invoices(*, filters: InvoiceFilters, sort: InvoiceSort, today: date) -> Select[Invoice]:
+    """The invoices the filters select, in the sort's order with the id breaking ties: the list
+    pages through this statement, and an export streams all of it."""
+    key = _sort_expression(sort)
+    statement = select(Invoice).where(*filters.conditions(today=today))
+    if sort.descending:
+        return statement.order_by(key.desc(), Invoice.id.desc())
+    return statement.order_by(key.asc(), Invoice.id.asc())
+
+
 async def list_invoices(
     *,
     session: AsyncSession,
@@ -120,11 +130,7 @@ async def list_invoices(
 ) -> InvoicePage:
     """One page of invoices, summary columns only (no lines are loaded)."""
     key = _sort_expression(sort)
-    statement = select(Invoice).where(*filters.conditions(today=today))
-    if sort.descending:
-        statement = statement.order_by(key.desc(), Invoice.id.desc())
-    else:
-        statement = statement.order_by(key.asc(), Invoice.id.asc())
+    statement = ordered_invoices(filters=filters, sort=sort, today=today)
     if after is not None:
         position = tuple_(key, Invoice.id)
         bound = tuple_(_from_text(sort, after[0]), literal(uuid.UUID(after[1]), Invoice.id.type))

@@ -3,74 +3,23 @@ query, summaries without lines, and a statement count that does not grow with th
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 
 from app.core.permissions import Role
-from app.models import Invoice, InvoiceLineItem, InvoiceStatus
-from app.models.base import new_id, utcnow
+from app.models import Invoice, InvoiceStatus
+from app.models.base import utcnow
 from tests.support.factories import write_rows
-from tests.support.invoicing import new_customer
+from tests.support.invoicing import invoice_row, new_customer
 from tests.support.response_path import statements_before_response
 from tests.support.tenants import Tenant, make_tenant
 
 pytestmark = pytest.mark.anyio
 
 TODAY = utcnow().date()
-
-
-def invoice_row(
-    tenant: Tenant,
-    customer_id: str,
-    *,
-    status: InvoiceStatus = InvoiceStatus.DRAFT,
-    currency: str = "EUR",
-    issued: date = date(2026, 1, 10),
-    due: date | None = None,
-    total: str = "100.00",
-    number: str | None = None,
-    memo: str | None = None,
-    lines: int = 1,
-) -> Invoice:
-    """A row as the API would have stored it (one line carrying the whole total)."""
-    amount = Decimal(total)
-    invoice = Invoice(
-        id=new_id(),
-        org_id=tenant.org_id,
-        customer_id=uuid.UUID(customer_id),
-        status=status,
-        number=number,
-        currency=currency,
-        issue_date=issued,
-        due_date=due or issued + timedelta(days=30),
-        memo=memo,
-        metadata_={},
-        subtotal=amount,
-        tax_total=Decimal("0.00"),
-        total=amount,
-        amount_paid=amount if status == InvoiceStatus.PAID else Decimal("0.00"),
-        created_by_user_id=tenant.ids[Role.OWNER],
-    )
-    invoice.line_items = [
-        InvoiceLineItem(
-            id=new_id(),
-            org_id=tenant.org_id,
-            position=position,
-            description=f"Line {position}",
-            quantity=Decimal(1),
-            unit_price=amount if position == 0 else Decimal(0),
-            tax_rate=Decimal(0),
-            line_total=amount if position == 0 else Decimal("0.00"),
-            tax_amount=Decimal("0.00"),
-        )
-        for position in range(lines)
-    ]
-    return invoice
 
 
 @pytest.fixture

@@ -64,6 +64,9 @@ CALLS: dict[tuple[str, str], Call] = {
     ),
     ("POST", "/api/v1/orgs/{org_id}/invoices"): Call(body={}),
     ("GET", "/api/v1/orgs/{org_id}/invoices"): Call(),
+    ("GET", "/api/v1/orgs/{org_id}/invoices/export"): Call(params={"format": "ndjson"}),
+    ("GET", "/api/v1/orgs/{org_id}/reports/summary"): Call(),
+    ("GET", "/api/v1/orgs/{org_id}/reports/aging"): Call(),
     ("GET", "/api/v1/orgs/{org_id}/invoices/{invoice_id}"): Call(path_params={"invoice_id": MISSING}),
     ("PATCH", "/api/v1/orgs/{org_id}/invoices/{invoice_id}"): Call(
         path_params={"invoice_id": MISSING}, body={"memo": "Changed"}, headers={"If-Match": '"1"'}

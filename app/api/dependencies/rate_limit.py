@@ -52,6 +52,13 @@ async def enforce(request: Request, response: Response, *, policy_name: str, key
     return status
 
 
+def rate_limit_headers(request: Request) -> dict[str, str]:
+    """The RateLimit fields counted for this request, for a route that returns its own
+    `Response` (FastAPI copies the injected response's headers only into responses it builds)."""
+    headers: dict[str, str] = getattr(request.state, RATE_LIMIT_HEADERS_STATE, {})
+    return dict(headers)
+
+
 class RateLimit:
     """Per client address (its network for IPv6): for the public routes."""
 

@@ -14,11 +14,13 @@ from app.api.routers import (
     auth,
     customers,
     events,
+    exports,
     invitations,
     invoices,
     members,
     organizations,
     payments,
+    reports,
     users,
 )
 
@@ -43,9 +45,12 @@ def build_api_router() -> APIRouter:
     authenticated.include_router(api_keys.router)
     authenticated.include_router(audit.router)
     authenticated.include_router(customers.router)
+    # Before invoices: `/invoices/export` must not be matched as `/invoices/{invoice_id}`.
+    authenticated.include_router(exports.router)
     authenticated.include_router(invoices.router)
     authenticated.include_router(payments.router)
     authenticated.include_router(events.router)
+    authenticated.include_router(reports.router)
     authenticated.include_router(invitations.router)
     authenticated.include_router(invitations.answers)
     api.include_router(authenticated)

@@ -12,6 +12,7 @@ from app.api.contract import problems, response_header, sets_headers
 from app.api.dependencies.conditional import IfMatchDep, OptionalIfMatchDep, not_modified
 from app.api.dependencies.core import ServicesDep, SessionDep
 from app.api.dependencies.idempotency import Idempotent, IdempotentRoute
+from app.api.dependencies.invoice_filters import InvoiceFiltersDep, InvoiceSortDep
 from app.api.dependencies.pagination import CursorParamsDep
 from app.api.dependencies.tenancy import RequirePermission
 from app.core.errors import (
@@ -23,19 +24,16 @@ from app.core.errors import (
     NotInvoiceCreatorError,
 )
 from app.core.permissions import Permission
-from app.models import Invoice, InvoiceStatus
+from app.models import Invoice
 from app.models.base import utc_today
 from app.schemas.common import CursorPage
 from app.schemas.invoices import (
     InvoiceCreate,
-    InvoiceDate,
     InvoicePublic,
-    InvoiceSort,
     InvoiceSummary,
     InvoiceUpdate,
 )
 from app.services import invoice_lists, invoice_pdfs, invoices
-from app.services.invoice_lists import InvoiceFilters
 from app.services.invoices import invoice_tag
 from app.services.organizations import OrgContext
 
@@ -47,7 +45,6 @@ InvoiceWriter = Annotated[OrgContext, Depends(RequirePermission(Permission.INVOI
 InvoiceFinalizer = Annotated[OrgContext, Depends(RequirePermission(Permission.INVOICES_FINALIZE))]
 InvoiceVoider = Annotated[OrgContext, Depends(RequirePermission(Permission.INVOICES_VOID))]
 InvoiceId = Annotated[uuid.UUID, "the invoice's id"]
-DateQuery = InvoiceDate | None
 
 
 def _full(response: Response, invoice: Invoice, *, on: date) -> InvoicePublic:
@@ -90,37 +87,9 @@ async def list_invoices(
     context: InvoiceReader,
     session: SessionDep,
     page: CursorParamsDep,
-    statuses: Annotated[
-        list[InvoiceStatus] | None, Query(alias="status", max_length=4, description="Any of these statuses.")
-    ] = None,
-    customer_id: Annotated[uuid.UUID | None, Query(description="One customer's invoices.")] = None,
-    currency: Annotated[str | None, Query(pattern="^[A-Z]{3}$", description="An ISO 4217 code.")] = None,
-    issued_from: Annotated[DateQuery, Query(description="Issued on or after this date.")] = None,
-    issued_to: Annotated[DateQuery, Query(description="Issued on or before this date.")] = None,
-    due_before: Annotated[DateQuery, Query(description="Due before this date.")] = None,
-    overdue: Annotated[
-        bool | None, Query(description="Only overdue invoices (true), or none of them (false).")
-    ] = None,
-    q: Annotated[
-        str | None,
-        Query(min_length=1, max_length=200, description="Part of a number, memo or customer name."),
-    ] = None,
-    sort: Annotated[
-        InvoiceSort, Query(description="A field, `-` first for descending.")
-    ] = InvoiceSort.CREATED_AT_DESC,
+    filters: InvoiceFiltersDep,
+    sort: InvoiceSortDep,
 ) -> CursorPage[InvoiceSummary]:
-    if issued_from is not None and issued_to is not None and issued_from > issued_to:
-        raise InvalidInputError(["query", "issued_to"], "must not be before issued_from", "range_reversed")
-    filters = InvoiceFilters(
-        statuses=frozenset(statuses or ()),
-        customer_id=customer_id,
-        currency=currency,
-        issued_from=issued_from,
-        issued_to=issued_to,
-        due_before=due_before,
-        overdue=overdue,
-        query=q,
-    )
     binding = f"invoices:{context.org_id}:{sort.value}:{filters.binding()}"
     on = utc_today()
     found = await invoice_lists.list_invoices(

@@ -102,6 +102,30 @@ class Settings(BaseSettings):
         default=False,
         description="Send each request's duration as Server-Timing (it shows callers timing differences).",
     )
+    report_cache_ttl_seconds: int = Field(
+        default=300,
+        ge=1,
+        le=24 * 3600,
+        description="How long a computed report is served from the cache (writes invalidate it sooner).",
+    )
+    report_max_age_seconds: int = Field(
+        default=30,
+        ge=0,
+        le=3600,
+        description="`Cache-Control: private, max-age` of reports: how long a client may reuse one unasked.",
+    )
+    cache_memory_entries: int = Field(
+        default=10_000,
+        ge=100,
+        le=1_000_000,
+        description="Entries of the in-process cache in embedded mode (least recently used are dropped).",
+    )
+    export_batch_rows: int = Field(
+        default=1000,
+        ge=10,
+        le=50_000,
+        description="Rows an export fetches from its server-side cursor at a time.",
+    )
     idempotency_key_ttl_seconds: int = Field(
         default=24 * 3600,
         ge=60,
@@ -274,6 +298,9 @@ class Settings(BaseSettings):
     rate_limit_api_org: str = Field(
         default="3000/minute", description="An organization's routes, per organization (all its callers)."
     )
+    rate_limit_exports: str = Field(
+        default="10/minute", description="Invoice exports (CSV, NDJSON), per caller in each organization."
+    )
     rate_limit_api_routes: dict[str, str] = Field(
         default_factory=lambda: {
             "organizations-create_organization": "20/hour",
@@ -330,6 +357,7 @@ class Settings(BaseSettings):
         "rate_limit_mail_per_recipient",
         "rate_limit_api",
         "rate_limit_api_org",
+        "rate_limit_exports",
     )
     @classmethod
     def _valid_rate_limit(cls, value: str) -> str:

@@ -18,17 +18,25 @@ The transaction rule:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.core.config import Settings
 from app.core.errors import AppError
+from app.core.logging import get_logger
 from app.db.session.engine import create_engine
-from app.db.session.tenancy import TenantSession
+from app.db.session.tenancy import TenantSession, bind_organization
+
+logger = get_logger(__name__)
+
+# Run after a unit of work commits, with its session (e.g. the report cache's invalidation).
+AfterCommit = Callable[[AsyncSession], Awaitable[None]]
 
 
 class Database:
@@ -43,6 +51,20 @@ class Database:
         self.session_factory = async_sessionmaker(
             self.engine, expire_on_commit=False, autoflush=True, sync_session_class=TenantSession
         )
+        self._after_commit: list[AfterCommit] = []
+
+    def after_commit(self, hook: AfterCommit) -> None:
+        """Run `hook` after every unit of work that commits. It runs once the data is visible to
+        others, so it suits invalidating what was computed from it; its failure is logged, never
+        the request's (the commit already happened)."""
+        self._after_commit.append(hook)
+
+    async def _committed(self, session: AsyncSession) -> None:
+        for hook in self._after_commit:
+            try:
+                await hook(session)
+            except Exception:
+                logger.exception("after_commit_hook_failed", hook=getattr(hook, "__qualname__", repr(hook)))
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
@@ -57,6 +79,7 @@ class Database:
             except AppError as error:
                 if error.commit_transaction:
                     await session.commit()
+                    await self._committed(session)
                 else:
                     await session.rollback()
                 raise
@@ -64,6 +87,25 @@ class Database:
                 await session.rollback()
                 raise
             await session.commit()
+            await self._committed(session)
+
+    @asynccontextmanager
+    async def tenant_reader(self, org_id: uuid.UUID) -> AsyncIterator[AsyncSession]:
+        """A session of its own, bound to one organization (the tenant seam and, on PostgreSQL,
+        row-level security), for a read that outlives the request's unit of work: a streamed
+        response is sent after the request's transaction has committed.
+
+        It holds one connection and one transaction until the block ends, and never commits.
+        The release is shielded from cancellation: a client that disconnects cancels the
+        stream, and the connection must still go back to the pool at once.
+        """
+        session = self.session_factory()
+        try:
+            await bind_organization(session, org_id)
+            yield session
+        finally:
+            with anyio.CancelScope(shield=True):
+                await session.close()  # rolls the transaction back and returns the connection
 
     @asynccontextmanager
     async def autocommit(self) -> AsyncIterator[AsyncConnection]:
