@@ -177,6 +177,10 @@ class Settings(BaseSettings):
         pattern=r"^[A-Za-z0-9_.:-]+$",
         description="Starts every Redis key the app writes, so several deployments can share one database.",
     )
+    # Connections per process; a request that finds them all busy waits up to the timeout for one
+    # (then 503), instead of failing at once as redis-py's default pool does when it is full.
+    redis_max_connections: int = Field(default=50, ge=1, le=10_000)
+    redis_pool_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
     broker_url: SecretStr | None = None
     health_check_timeout_seconds: float = Field(default=0.8, gt=0, le=5)
     readyz_details_public: bool = Field(
