@@ -1,7 +1,7 @@
 """The process-wide services, built once in the lifespan into one typed container.
 
 `AppServices` is what a request may use besides its own session: the database, Redis, the
-token and key codecs, the rate limiter and its policies, mail. It lives on
+token and key codecs, the rate limiter and its policies, mail, the attachments' object store. It lives on
 `app.state.services` and reaches code as one dependency (`ServicesDep`,
 app/api/dependencies/core.py), not as a bag of separate `app.state` attributes.
 """
@@ -14,6 +14,7 @@ from datetime import timedelta
 from redis.asyncio import Redis
 
 from app.clients.email import EmailSender, create_email_sender
+from app.clients.storage import Storage, create_storage
 from app.core.config import Settings
 from app.core.rate_limit import RateLimiter, RateLimitPolicy, create_rate_limiter
 from app.core.security.api_keys import ApiKeyHasher, api_key_hasher
@@ -70,6 +71,7 @@ class AppServices:
     login_throttle: LoginThrottle
     recipient_quota: RecipientQuota
     email_sender: EmailSender
+    storage: Storage
 
 
 def build_services(*, settings: Settings, database: Database, redis: Redis | None) -> AppServices:
@@ -117,4 +119,5 @@ def build_services(*, settings: Settings, database: Database, redis: Redis | Non
         ),
         recipient_quota=RecipientQuota(limiter=limiter, policy=policies["mail_per_recipient"]),
         email_sender=create_email_sender(settings),
+        storage=create_storage(settings),
     )

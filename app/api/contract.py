@@ -63,6 +63,16 @@ RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
         "description": 'Related pages (RFC 8288), e.g. `<...>; rel="next"`.',
         "schema": {"type": "string"},
     },
+    "Content-Disposition": {
+        "description": "`attachment`, with the file's name as an ASCII `filename` and, when it is "
+        "not plain ASCII, as `filename*=UTF-8''...` (RFC 6266).",
+        "schema": {"type": "string"},
+    },
+    "Content-Range": {
+        "description": "The bytes sent and the file's size: `bytes <first>-<last>/<size>`.",
+        "schema": {"type": "string"},
+    },
+    "Accept-Ranges": {"description": "`bytes`: a single `Range` is honoured.", "schema": {"type": "string"}},
     "Idempotent-Replayed": {
         "description": "`true`: this is the stored response to the first request with this "
         "`Idempotency-Key`, replayed byte for byte; nothing was done again.",

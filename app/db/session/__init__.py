@@ -18,17 +18,21 @@ The transaction rule:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.core.config import Settings
 from app.core.errors import AppError
+from app.core.logging import get_logger
 from app.db.session.engine import create_engine
 from app.db.session.tenancy import TenantSession
+
+logger = get_logger(__name__)
 
 
 class Database:
@@ -56,14 +60,14 @@ class Database:
                 yield session
             except AppError as error:
                 if error.commit_transaction:
-                    await session.commit()
+                    await _commit(session)
                 else:
-                    await session.rollback()
+                    await _roll_back(session)
                 raise
             except BaseException:
-                await session.rollback()
+                await _roll_back(session)
                 raise
-            await session.commit()
+            await _commit(session)
 
     @asynccontextmanager
     async def autocommit(self) -> AsyncIterator[AsyncConnection]:
@@ -81,6 +85,57 @@ class Database:
         await self.engine.dispose()
 
 
+_COMPENSATIONS = "invoicer.compensations"
+_FOLLOW_UPS = "invoicer.follow_ups"
+Compensation = Callable[[], Awaitable[None]]
+
+
+def on_rollback(session: AsyncSession, compensation: Compensation) -> None:
+    """Undo work done outside the database (an object written to storage) if this unit of
+    work does not commit: it rolls back, or its commit fails. Run once, then forgotten; a
+    commit forgets it too."""
+    session.info.setdefault(_COMPENSATIONS, []).append(compensation)
+
+
+def on_commit(session: AsyncSession, follow_up: Compensation) -> None:
+    """Work outside the database that must happen only once this unit of work has committed
+    (removing a deleted attachment's object): run after the commit, best effort (logged)."""
+    session.info.setdefault(_FOLLOW_UPS, []).append(follow_up)
+
+
+async def _commit(session: AsyncSession) -> None:
+    try:
+        await session.commit()
+    except BaseException:
+        session.info.pop(_FOLLOW_UPS, None)
+        await _compensate(session)
+        raise
+    session.info.pop(_COMPENSATIONS, None)
+    await _run(session.info.pop(_FOLLOW_UPS, []))
+
+
+async def _roll_back(session: AsyncSession) -> None:
+    try:
+        await session.rollback()
+    finally:
+        await _compensate(session)
+
+
+async def _compensate(session: AsyncSession) -> None:
+    session.info.pop(_FOLLOW_UPS, None)
+    await _run(list(reversed(session.info.pop(_COMPENSATIONS, []))))
+
+
+async def _run(pending: list[Compensation]) -> None:
+    # Shielded: a cancelled request (a timeout, a client gone) still cleans up after itself.
+    with anyio.CancelScope(shield=True):
+        for step in pending:
+            try:
+                await step()
+            except Exception:
+                logger.exception("unit_of_work_cleanup_failed")
+
+
 def ensure_sqlite_directory(url: str) -> None:
     """Create the folder of a SQLite file (`./var/`) so a fresh checkout just runs."""
     parsed = make_url(url)
@@ -88,4 +143,4 @@ def ensure_sqlite_directory(url: str) -> None:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
 
 
-__all__ = ["Database", "ensure_sqlite_directory"]
+__all__ = ["Database", "ensure_sqlite_directory", "on_commit", "on_rollback"]
