@@ -87,6 +87,7 @@ class MultipartReader:
                 "on_part_end": self._on_part_end,
                 "on_end": self._on_end,
             },
+            max_header_size=MAX_PART_HEADER_BYTES,
         )
 
     # --- what the endpoint calls ----------------------------------------------------------
@@ -138,7 +139,9 @@ class MultipartReader:
                 return None
             try:
                 self._parser.write(chunk)
-            except MultipartParseError:
+            except MultipartParseError as error:
+                if "header" in str(error).lower():
+                    raise BadRequestError(f"A part's headers exceed {MAX_PART_HEADER_BYTES} bytes.") from None
                 raise BadRequestError("The multipart/form-data body is malformed.") from None
         return self._events.popleft()
 

@@ -14,6 +14,8 @@ Reads are streams of chunks, optionally of one byte range: nothing holds a whole
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import re
 import uuid
@@ -30,6 +32,8 @@ from obstore.store import S3Store
 from app.core.config import Settings
 
 CHUNK_BYTES = 64 * 1024
+# S3 multipart part size: the most an upload buffers in memory per part in flight.
+PART_BYTES = 5 * 1024 * 1024
 # <org uuid>/<object uuid>: hex and hyphens in two segments, nothing else.
 _KEY = re.compile(r"^[0-9a-f-]{36}/[0-9a-f-]{36}$")
 
@@ -160,18 +164,33 @@ class S3Storage:
         return cls(store)
 
     async def put(self, key: str, chunks: AsyncIterable[bytes]) -> int:
+        """The upload runs as its own task, fed through a small queue: whatever happens to the
+        request (a refusal, a disconnect, a cancelled task), the upload is told to fail, waited
+        for, and the key deleted, so it can never complete after the request gave up."""
         check_key(key)
-        counted = _Counted(chunks)
+        queue: asyncio.Queue[bytes | None | _Abort] = asyncio.Queue(maxsize=2)
+        upload = asyncio.ensure_future(
+            obstore.put_async(self.store, key, _drain(queue), chunk_size=PART_BYTES, max_concurrency=2)
+        )
+        size = 0
+        source = aiter(chunks)
         try:
-            await obstore.put_async(self.store, key, counted, chunk_size=5 * 1024 * 1024, max_concurrency=2)
-        except BaseException as error:
-            await _quietly_delete(self.store, key)
-            if counted.error is not None:
-                raise counted.error from None  # the source's own failure (a refused upload)
-            if isinstance(error, Exception):
+            while True:
+                try:
+                    chunk = await anext(source)
+                except StopAsyncIteration:
+                    break
+                size += len(chunk)
+                await _offer(queue, chunk, upload)
+            await _offer(queue, None, upload)
+            try:
+                await asyncio.shield(upload)
+            except Exception as error:
                 raise StorageError(f"put failed: {type(error).__name__}") from error
+        except BaseException:
+            await _abandon(self.store, key, queue, upload)
             raise
-        return counted.size
+        return size
 
     async def get(self, key: str, *, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
         check_key(key)
@@ -207,28 +226,46 @@ class S3Storage:
         return sorted(found)
 
 
-class _Counted:
-    """Counts the bytes obstore pulls, and keeps the source's own exception: obstore wraps what
-    an iterator raises, and the caller must see the original (a 413 stays a 413)."""
+class _Abort:
+    """Put in the queue to make obstore's read of the body fail, which aborts the upload."""
 
-    def __init__(self, chunks: AsyncIterable[bytes]) -> None:
-        self.chunks = aiter(chunks)
-        self.size = 0
-        self.error: BaseException | None = None
 
-    def __aiter__(self) -> _Counted:
-        return self
+async def _drain(queue: asyncio.Queue[bytes | None | _Abort]) -> AsyncIterator[bytes]:
+    while True:
+        item = await queue.get()
+        if item is None:
+            return
+        if isinstance(item, _Abort):
+            raise StorageError("upload abandoned")
+        yield item
 
-    async def __anext__(self) -> bytes:
-        try:
-            chunk = await anext(self.chunks)
-        except StopAsyncIteration:
-            raise
-        except BaseException as error:
-            self.error = error
-            raise
-        self.size += len(chunk)
-        return chunk
+
+async def _offer(
+    queue: asyncio.Queue[bytes | None | _Abort], item: bytes | None, upload: asyncio.Future[Any]
+) -> None:
+    """Queue the item, unless the upload fails first (then its error, as a StorageError)."""
+    putter = asyncio.ensure_future(queue.put(item))
+    await asyncio.wait({putter, upload}, return_when=asyncio.FIRST_COMPLETED)
+    if putter.done():
+        return
+    putter.cancel()
+    error = upload.exception() if not upload.cancelled() else None
+    raise StorageError(f"put failed: {type(error).__name__}") from error
+
+
+async def _abandon(
+    store: S3Store, key: str, queue: asyncio.Queue[bytes | None | _Abort], upload: asyncio.Future[Any]
+) -> None:
+    with anyio.CancelScope(shield=True):
+        if not upload.done():
+            while not queue.empty():
+                queue.get_nowait()
+            queue.put_nowait(_Abort())
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(asyncio.shield(upload), timeout=30)
+        if upload.done() and not upload.cancelled():
+            upload.exception()  # retrieved: the request's own error is what propagates
+        await _quietly_delete(store, key)
 
 
 async def _quietly_delete(store: S3Store, key: str) -> None:

@@ -98,7 +98,9 @@ def sanitize_filename(raw: str | None, *, media_type: str) -> str:
 
 def content_disposition(filename: str) -> str:
     """`attachment`, with an ASCII fallback and, when needed, the UTF-8 name (RFC 6266/8187)."""
-    ascii_name = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode("ascii")
+    # Letters keep their base (ü: u); combining marks go; anything else not plain ASCII is "_".
+    decomposed = unicodedata.normalize("NFKD", filename)
+    ascii_name = "".join("" if unicodedata.category(char) == "Mn" else char for char in decomposed)
     ascii_name = re.sub(r"[^A-Za-z0-9 ._()\[\]+-]", "_", ascii_name).strip() or "attachment"
     value = f'attachment; filename="{ascii_name}"'
     if ascii_name != filename:
