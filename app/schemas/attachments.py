@@ -61,6 +61,12 @@ class AttachmentPublic(BaseModel):
         )
 
 
+class AttachmentList(BaseModel):
+    """An invoice's attachments, oldest first; bounded, so one page is all of them."""
+
+    items: list[AttachmentPublic]
+
+
 def upload_request_body() -> dict[str, Any]:
     """The OpenAPI `requestBody` of an upload: the endpoint reads the stream itself."""
     return {

@@ -68,7 +68,7 @@ async def listed(client: httpx.AsyncClient, acme: Tenant, invoice_id: str) -> li
         acme.path(f"/invoices/{invoice_id}/attachments"), headers=acme.auth[Role.VIEWER]
     )
     assert response.status_code == 200, response.text
-    items: list[dict[str, Any]] = response.json()
+    items: list[dict[str, Any]] = response.json()["items"]
     return items
 
 

@@ -42,6 +42,7 @@ from app.core.uploads import ALLOWED_TYPES, content_disposition
 from app.schemas.attachments import (
     MAX_DESCRIPTION_CHARS,
     AttachmentFields,
+    AttachmentList,
     AttachmentPublic,
     upload_request_body,
 )
@@ -163,9 +164,9 @@ async def upload_attachment(
 )
 async def list_attachments(
     invoice_id: uuid.UUID, context: AttachmentReader, session: SessionDep
-) -> list[AttachmentPublic]:
+) -> AttachmentList:
     found = await attachments.list_attachments(session=session, invoice_id=invoice_id)
-    return [AttachmentPublic.from_model(attachment) for attachment in found]
+    return AttachmentList(items=[AttachmentPublic.from_model(attachment) for attachment in found])
 
 
 _DOWNLOAD_HEADERS = {
