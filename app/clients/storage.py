@@ -168,7 +168,7 @@ class S3Storage:
         request (a refusal, a disconnect, a cancelled task), the upload is told to fail, waited
         for, and the key deleted, so it can never complete after the request gave up."""
         check_key(key)
-        queue: asyncio.Queue[bytes | None | _Abort] = asyncio.Queue(maxsize=2)
+        queue: asyncio.Queue[bytes | _Abort | None] = asyncio.Queue(maxsize=2)
         upload = asyncio.ensure_future(
             obstore.put_async(self.store, key, _drain(queue), chunk_size=PART_BYTES, max_concurrency=2)
         )
@@ -230,7 +230,7 @@ class _Abort:
     """Put in the queue to make obstore's read of the body fail, which aborts the upload."""
 
 
-async def _drain(queue: asyncio.Queue[bytes | None | _Abort]) -> AsyncIterator[bytes]:
+async def _drain(queue: asyncio.Queue[bytes | _Abort | None]) -> AsyncIterator[bytes]:
     while True:
         item = await queue.get()
         if item is None:
@@ -241,7 +241,7 @@ async def _drain(queue: asyncio.Queue[bytes | None | _Abort]) -> AsyncIterator[b
 
 
 async def _offer(
-    queue: asyncio.Queue[bytes | None | _Abort], item: bytes | None, upload: asyncio.Future[Any]
+    queue: asyncio.Queue[bytes | _Abort | None], item: bytes | None, upload: asyncio.Future[Any]
 ) -> None:
     """Queue the item, unless the upload fails first (then its error, as a StorageError)."""
     putter = asyncio.ensure_future(queue.put(item))
@@ -254,7 +254,7 @@ async def _offer(
 
 
 async def _abandon(
-    store: S3Store, key: str, queue: asyncio.Queue[bytes | None | _Abort], upload: asyncio.Future[Any]
+    store: S3Store, key: str, queue: asyncio.Queue[bytes | _Abort | None], upload: asyncio.Future[Any]
 ) -> None:
     with anyio.CancelScope(shield=True):
         if not upload.done():
@@ -270,10 +270,8 @@ async def _abandon(
 
 async def _quietly_delete(store: S3Store, key: str) -> None:
     with anyio.CancelScope(shield=True):
-        try:
+        with contextlib.suppress(Exception):  # best effort: the put already failed
             await obstore.delete_async(store, key)
-        except Exception:  # noqa: BLE001, S110 (best effort: the put already failed)
-            pass
 
 
 def create_storage(settings: Settings) -> Storage:

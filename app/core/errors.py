@@ -354,7 +354,10 @@ class UnsupportedMediaTypeError(AppError):
 class AttachmentTooLargeError(PayloadTooLargeError):
     code = "attachment_too_large"
     title = "Attachment too large"
-    when = "the uploaded file exceeds `ATTACHMENT_MAX_BYTES` (counted as it arrives, whatever `Content-Length` said)"
+    when = (
+        "the uploaded file exceeds `ATTACHMENT_MAX_BYTES` (counted as it arrives, whatever "
+        "`Content-Length` said)"
+    )
 
 
 class StorageQuotaExceededError(PayloadTooLargeError):

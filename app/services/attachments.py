@@ -143,9 +143,11 @@ class _Checked:
                 if len(head) < SNIFF_BYTES:
                     continue
                 self._decide(head)
-                chunk, head = head, b""
-            self._count(chunk)
-            yield chunk
+                passed, head = head, b""
+            else:
+                passed = chunk
+            self._count(passed)
+            yield passed
         if self.content_type is None:
             if not head:
                 raise InvalidInputError(["body", "file"], "must not be empty", "empty_file")

@@ -12,7 +12,7 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 ACCESS_KEY = "testing-key"
-SECRET_KEY = "testing-secret"  # noqa: S105 (the emulator accepts any)
+SECRET_KEY = "testing-secret"
 REGION = "us-east-1"
 
 

@@ -28,7 +28,6 @@ from app.core.config import Settings
 from app.core.metrics import HttpMetrics
 from app.core.tracing import drop_query_string, request_span_details
 
-
 # The multipart framing around an upload's file: its headers, boundaries and text fields.
 UPLOAD_FRAMING_BYTES = 64 * 1024
 UPLOAD_PATH = re.compile(r"/api/v1/orgs/[^/]+/invoices/[^/]+/attachments")
