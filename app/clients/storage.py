@@ -199,7 +199,7 @@ class S3Storage:
             options["range"] = (start, end) if end is not None else {"offset": start}
         try:
             result = await obstore.get_async(self.store, key, options=options)  # type: ignore[arg-type]
-        except ObjectNotFound as error:
+        except (ObjectNotFound, FileNotFoundError) as error:
             raise ObjectMissingError(key) from error
         async for chunk in result.stream(min_chunk_size=CHUNK_BYTES):
             yield bytes(chunk)
@@ -208,7 +208,7 @@ class S3Storage:
         check_key(key)
         try:
             meta = await obstore.head_async(self.store, key)
-        except ObjectNotFound:
+        except (ObjectNotFound, FileNotFoundError):
             return None
         return ObjectInfo(key=key, size=int(meta["size"]))
 
@@ -216,7 +216,7 @@ class S3Storage:
         check_key(key)
         try:
             await obstore.delete_async(self.store, key)
-        except ObjectNotFound:
+        except (ObjectNotFound, FileNotFoundError):
             return
 
     async def keys(self) -> list[str]:
