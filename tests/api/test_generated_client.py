@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from app.core.uploads import ALLOWED_TYPES
 from tests.support import observed_statuses
 from tests.support.openapi import served_openapi
 from tests.support.smtp import MailSink
@@ -38,7 +39,11 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     document = workdir / "openapi.json"
     document.write_text(json.dumps(served_openapi()))
     config = workdir / "config.yaml"
-    config.write_text("post_hooks: []\n")  # no formatter run: the code is imported, not read
+    # No formatter run: the code is imported, not read. Downloads (attachments) are bytes.
+    config.write_text(
+        "post_hooks: []\ncontent_type_overrides:\n"
+        + "".join(f"  {media_type}: application/octet-stream\n" for media_type in ALLOWED_TYPES)
+    )
     result = subprocess.run(
         [
             str(GENERATOR),

@@ -65,15 +65,15 @@ async def test_put_get_range_head_delete(storage: Storage) -> None:
 
 
 async def test_a_failing_source_leaves_nothing_under_the_key(storage: Storage) -> None:
-    class Refused(Exception):
+    class RefusedError(Exception):
         pass
 
     async def failing() -> AsyncIterator[bytes]:
         async for chunk in chunks(CONTENT[:7_000_000]):
             yield chunk
-        raise Refused
+        raise RefusedError
 
-    with pytest.raises(Refused):
+    with pytest.raises(RefusedError):
         await storage.put(new_key(), failing())
     assert await storage.keys() == []
 
@@ -93,11 +93,15 @@ async def test_a_unit_of_work_removes_the_object_when_it_rolls_back_or_fails_to_
         async with database.unit_of_work() as session:
             await storage.put(kept, chunks(b"%PDF-kept"))
             on_rollback(session, lambda: storage.delete(kept))
-        with pytest.raises(RuntimeError):
+
+        async def failing_request() -> None:
             async with database.unit_of_work() as session:
                 await storage.put(rolled_back, chunks(b"%PDF-gone"))
                 on_rollback(session, lambda: storage.delete(rolled_back))
                 raise RuntimeError("the request failed after the object was written")
+
+        with pytest.raises(RuntimeError):
+            await failing_request()
         assert await storage.keys() == [kept]
         # After the commit: deletions that wait for it.
         async with database.unit_of_work() as session:

@@ -202,6 +202,7 @@ _DOWNLOAD_HEADERS = {
 async def download_attachment(
     invoice_id: uuid.UUID,
     attachment_id: uuid.UUID,
+    response: Response,
     context: AttachmentReader,
     session: SessionDep,
     storage: StorageDep,
@@ -236,6 +237,10 @@ async def download_attachment(
     }
     if wanted is not None:
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+    # What the dependencies set (the rate-limit fields): FastAPI copies them only into responses
+    # it builds itself, not into one the endpoint returns.
+    for name, value in response.headers.items():
+        headers.setdefault(name, value)
     return StreamingResponse(
         _prepend(first, stream),
         status_code=status.HTTP_206_PARTIAL_CONTENT if wanted is not None else status.HTTP_200_OK,
