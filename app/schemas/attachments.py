@@ -81,13 +81,14 @@ def upload_request_body() -> dict[str, Any]:
                         "file": {
                             "type": "string",
                             "format": "binary",
-                            "description": "Exactly one file: a PDF, PNG or JPEG, decided from its bytes.",
+                            "description": "Exactly one file: a PDF, PNG or JPEG, decided from its bytes. "
+                            "A part `Content-Type`, if any other than `application/octet-stream`, "
+                            "must name the same type.",
                         },
                         "description": {"type": "string", "minLength": 1, "maxLength": MAX_DESCRIPTION_CHARS},
                         "kind": {"type": "string", "enum": [kind.value for kind in AttachmentKind]},
                     },
                 },
-                "encoding": {"file": {"contentType": "application/pdf, image/png, image/jpeg"}},
             }
         },
     }
