@@ -14,7 +14,7 @@ unexport PYTHONDONTWRITEBYTECODE
 # pytest-xdist worker processes for the suite.
 TEST_WORKERS ?= 2
 
-.PHONY: help uv sync node run dev serve migrate seed lint fmt typecheck test test-fast test-sqlite test-postgres bench-login bench-reads bench-tenant bench-invoices bench-exports bench-server bench-profile bench-memory bench-soak mutation clean
+.PHONY: help uv sync node run dev serve migrate seed lint fmt typecheck test test-fast test-sqlite test-postgres bench-login bench-reads bench-tenant bench-invoices bench-exports bench-server bench-profile bench-memory bench-soak bench-uploads mutation clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -101,6 +101,9 @@ bench-exports: sync ## Exports of 10,000 and 100,000 invoices: rows/s, server RS
 bench-server: sync ## The bounded HTTP protocol vs uvicorn's stock one, same run (needs wrk; SQLite)
 	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 2; }
 	@$(UV) run --frozen python bench/server_limits.py
+
+bench-uploads: sync ## Server memory while a 10 MB attachment is uploaded and downloaded (PostgreSQL, Redis)
+	@$(UV) run --frozen python bench/uploads.py
 
 bench-profile: sync ## Where a request's CPU goes: py-spy samples the server under wrk (needs wrk)
 	@$(UV) run --frozen python bench/profile.py

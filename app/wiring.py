@@ -1,7 +1,8 @@
 """The process-wide services, built once in the lifespan into one typed container.
 
 `AppServices` is what a request may use besides its own session: the database, Redis, the
-token and key codecs, the rate limiter and its policies, mail, the invoice PDF renderer. It lives on
+token and key codecs, the rate limiter and its policies, mail, the invoice PDF renderer, the
+attachments' object store. It lives on
 `app.state.services` and reaches code as one dependency (`ServicesDep`,
 app/api/dependencies/core.py), not as a bag of separate `app.state` attributes.
 """
@@ -15,6 +16,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clients.email import EmailSender, create_email_sender
+from app.clients.storage import Storage, create_storage
 from app.core.cache import VersionedCache, create_cache
 from app.core.config import Settings
 from app.core.rate_limit import RateLimiter, RateLimitPolicy, create_rate_limiter
@@ -77,6 +79,7 @@ class AppServices:
     email_sender: EmailSender
     invoice_pdfs: InvoicePdfs
     report_cache: VersionedCache
+    storage: Storage
 
 
 def build_services(*, settings: Settings, database: Database, redis: Redis | None) -> AppServices:
@@ -139,4 +142,5 @@ def build_services(*, settings: Settings, database: Database, redis: Redis | Non
         email_sender=create_email_sender(settings),
         invoice_pdfs=InvoicePdfs.from_settings(settings),
         report_cache=report_cache,
+        storage=create_storage(settings),
     )

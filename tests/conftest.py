@@ -121,6 +121,8 @@ def settings_for_test(**overrides: Any) -> Settings:
         "log_level": "WARNING",
         # Never a developer's ./var/mail: the file transport, if used, writes under a temp dir.
         "mail_dir": str(Path(tempfile.gettempdir()) / "invoicer-test-mail"),
+        # Likewise attachments; a test that counts stored objects passes its own directory.
+        "storage_local_dir": str(Path(tempfile.gettempdir()) / "invoicer-test-attachments"),
         # OWASP's floor rather than the production default: hundreds of hashes per run, and
         # no test depends on their cost (tests/api/test_passwords.py raises them on purpose).
         "password_hash_memory_kib": 19_456,

@@ -66,9 +66,15 @@ RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
     },
     "Content-Disposition": {
         "description": 'How to present the file, and its name: `attachment; filename="INV-2026-000001.pdf"`, '
-        '`attachment; filename="invoices-YYYY-MM-DD.csv"` (or `inline`, when asked for).',
+        '`attachment; filename="invoices-YYYY-MM-DD.csv"` (or `inline`, when asked for); a name that is '
+        "not plain ASCII also as `filename*=UTF-8''...` (RFC 6266).",
         "schema": {"type": "string"},
     },
+    "Content-Range": {
+        "description": "The bytes sent and the file's size: `bytes <first>-<last>/<size>`.",
+        "schema": {"type": "string"},
+    },
+    "Accept-Ranges": {"description": "`bytes`: a single `Range` is honoured.", "schema": {"type": "string"}},
     "Idempotent-Replayed": {
         "description": "`true`: this is the stored response to the first request with this "
         "`Idempotency-Key`, replayed byte for byte; nothing was done again.",

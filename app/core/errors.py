@@ -275,6 +275,12 @@ class NotInvoiceCreatorError(PermissionDeniedError):
     when = "changing or deleting a draft someone else created, holding only `invoices:write_own`"
 
 
+class NotAttachmentUploaderError(PermissionDeniedError):
+    code = "not_attachment_uploader"
+    title = "Not your attachment"
+    when = "deleting an attachment someone else uploaded, without being an administrator or owner"
+
+
 class FeatureDisabledError(PermissionDeniedError):
     code = "feature_disabled"
     title = "Feature disabled"
@@ -343,6 +349,44 @@ class UnsupportedMediaTypeError(AppError):
     code = "unsupported_media_type"
     title = "Unsupported media type"
     when = "the body's content type is not accepted"
+
+
+class AttachmentTooLargeError(PayloadTooLargeError):
+    code = "attachment_too_large"
+    title = "Attachment too large"
+    when = (
+        "the uploaded file exceeds `ATTACHMENT_MAX_BYTES` (counted as it arrives, whatever "
+        "`Content-Length` said)"
+    )
+
+
+class StorageQuotaExceededError(PayloadTooLargeError):
+    code = "storage_quota_exceeded"
+    title = "Storage quota exceeded"
+    when = "the file would take the organization's attachments past `ATTACHMENT_ORG_QUOTA_BYTES`"
+
+
+class AttachmentTypeRefusedError(UnsupportedMediaTypeError):
+    code = "attachment_type_refused"
+    title = "Attachment type refused"
+    when = (
+        "the file's bytes are not a PDF, PNG or JPEG, or the part's declared `Content-Type` names "
+        "another type than its bytes"
+    )
+
+
+class RangeNotSatisfiableError(AppError):
+    status = 416
+    code = "range_not_satisfiable"
+    title = "Range not satisfiable"
+    when = "a `Range` that starts past the end of the file (`Content-Range: bytes */<size>` gives the size)"
+    sends_headers = ("Content-Range",)
+
+    def __init__(self, size: int) -> None:
+        super().__init__(
+            f"The file has {size} bytes; no requested range overlaps them.",
+            headers={"Content-Range": f"bytes */{size}"},
+        )
 
 
 class ValidationFailedError(AppError):

@@ -1,6 +1,7 @@
 """SQLAlchemy ORM models. Importing this package registers every table on `Base.metadata`."""
 
 from app.models.api_key import ApiKey
+from app.models.attachment import Attachment, AttachmentKind
 from app.models.audit import AuditLogEntry
 from app.models.auth_session import AuthSession, RefreshToken
 from app.models.base import Base
@@ -17,6 +18,8 @@ from app.models.user import User
 
 __all__ = [
     "ApiKey",
+    "Attachment",
+    "AttachmentKind",
     "AuditLogEntry",
     "AuthSession",
     "Base",

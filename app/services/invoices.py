@@ -20,6 +20,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from app.clients.storage import Storage
 from app.core.conditional import TagList, ensure_matches
 from app.core.errors import (
     InvalidInputError,
@@ -35,7 +36,7 @@ from app.core.security.principal import ApiKeyPrincipal
 from app.models import Customer, Invoice, InvoiceLineItem, InvoiceStatus
 from app.models.base import new_id, utcnow
 from app.schemas.invoices import InvoiceCreate, InvoicePublic, InvoiceUpdate, LineItemIn, is_overdue
-from app.services import events, invoice_numbers
+from app.services import attachments, events, invoice_numbers
 from app.services.organizations import OrgContext
 from app.services.versioning import flush_versioned
 
@@ -142,13 +143,17 @@ async def delete_invoice(
     invoice_id: uuid.UUID,
     if_match: TagList | None,
     today: date,
+    storage: Storage,
 ) -> None:
     invoice = await get_invoice(session=session, invoice_id=invoice_id)
     ensure_matches(if_match, current=invoice_tag(invoice, today=today))
     _ensure_may_edit(context, invoice)
     as_it_was = InvoicePublic.from_model(invoice, today=today)
+    # The rows go with the draft (ON DELETE CASCADE); their objects once that has committed.
+    attachment_keys = await attachments.keys_of_invoice(session=session, invoice_id=invoice_id)
     await session.delete(invoice)
     await flush_versioned(session)
+    attachments.forget_objects(session, storage, attachment_keys)
     events.record_change(
         session, context, type=EventType.INVOICE_DELETED, data=as_it_was, changes=_amounts(invoice)
     )

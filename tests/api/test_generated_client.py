@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from app.core.uploads import ALLOWED_TYPES
 from tests.support import observed_statuses
 from tests.support.openapi import served_openapi
 from tests.support.smtp import MailSink
@@ -38,10 +39,10 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     document = workdir / "openapi.json"
     document.write_text(json.dumps(served_openapi()))
     config = workdir / "config.yaml"
-    # No formatter run: the code is imported, not read. The generator reads only JSON and
-    # octet-stream bodies: a client of the invoice PDF says that a PDF is bytes too.
+    # No formatter run: the code is imported, not read. Downloads (attachments, the invoice PDF) are bytes.
     config.write_text(
-        "post_hooks: []\ncontent_type_overrides:\n  application/pdf: application/octet-stream\n"
+        "post_hooks: []\ncontent_type_overrides:\n"
+        + "".join(f"  {media_type}: application/octet-stream\n" for media_type in ALLOWED_TYPES)
     )
     result = subprocess.run(
         [

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from app.core.permissions import Role
+from tests.support.attachments import upload
 from tests.support.invoicing import new_customer, new_invoice
 from tests.support.tenant_calls import CALLS, MISSING, TENANT_OPERATIONS
 from tests.support.tenants import Tenant, make_tenant
@@ -64,6 +65,15 @@ async def _invoice(client: httpx.AsyncClient, acme: Tenant) -> str:
     return str(created.json()["id"])
 
 
+async def _attachment(client: httpx.AsyncClient, acme: Tenant) -> str:
+    """On the invoice `_invoice` made just before (the newest), so the pair names one object."""
+    newest = await client.get(acme.path("/invoices"), headers=acme.auth[Role.OWNER], params={"limit": 1})
+    invoice_id = newest.json()["items"][0]["id"]
+    created = await upload(client, acme, invoice_id, role=Role.OWNER)
+    assert created.status_code == 201, created.text
+    return str(created.json()["id"])
+
+
 async def _event(client: httpx.AsyncClient, acme: Tenant) -> str:
     await _customer(client, acme)
     listed = await client.get(acme.path("/events"), headers=acme.auth[Role.OWNER], params={"limit": 1})
@@ -78,15 +88,18 @@ OBJECTS: dict[str, ObjectMaker] = {
     "invitation_id": _invitation,
     "customer_id": _customer,
     "invoice_id": _invoice,
+    "attachment_id": _attachment,  # after invoice_id: it attaches to that invoice
     "event_id": _event,
 }
-# What must still be listed in Acme afterwards, per parameter: (list path, item field).
+# What must still be listed in Acme afterwards, per parameter: (list path, formatted with the
+# objects' ids, and the item field).
 LISTED_AT: dict[str, tuple[str, str]] = {
     "user_id": ("/members", "user_id"),
     "api_key_id": ("/api-keys", "id"),
     "invitation_id": ("/invitations", "id"),
     "customer_id": ("/customers", "id"),
     "invoice_id": ("/invoices", "id"),
+    "attachment_id": ("/invoices/{invoice_id}/attachments", "id"),
     "event_id": ("/events", "id"),
 }
 
@@ -129,7 +142,7 @@ async def test_another_organizations_objects_are_missing_objects(client: httpx.A
             mismatches.append(f"{method} {path}: Acme's id {answers[0]}, a missing id {answers[1]}")
     assert mismatches == []
     for name, (list_path, field) in LISTED_AT.items():
-        listed = await client.get(acme.path(list_path), headers=acme.auth[Role.OWNER])
+        listed = await client.get(acme.path(list_path.format(**foreign)), headers=acme.auth[Role.OWNER])
         assert foreign[name] in {str(item[field]) for item in listed.json()["items"]}, name
 
 

@@ -87,6 +87,16 @@ OPERATION_IDS = {
     ("GET", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/pdf"): "invoices-get_invoice_pdf",
     ("POST", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/payments"): "payments-create_payment",
     ("GET", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/payments"): "payments-list_payments",
+    ("POST", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/attachments"): "attachments-upload_attachment",
+    ("GET", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/attachments"): "attachments-list_attachments",
+    (
+        "GET",
+        "/api/v1/orgs/{org_id}/invoices/{invoice_id}/attachments/{attachment_id}/content",
+    ): "attachments-download_attachment",
+    (
+        "DELETE",
+        "/api/v1/orgs/{org_id}/invoices/{invoice_id}/attachments/{attachment_id}",
+    ): "attachments-delete_attachment",
     ("GET", "/api/v1/orgs/{org_id}/events"): "events-list_events",
     ("GET", "/api/v1/orgs/{org_id}/events/{event_id}"): "events-get_event",
     ("GET", "/api/v1/orgs/{org_id}/features"): "organizations-read_features",

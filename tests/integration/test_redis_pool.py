@@ -38,9 +38,12 @@ async def test_waiting_longer_than_the_pool_timeout_is_an_error() -> None:
     redis = create_redis(settings)
     assert redis is not None
     empty = f"{unique_key_prefix()}never-written"
+    async def hold_the_only_connection() -> None:
+        await redis.blpop([empty], timeout=1)
+
     try:
         async with anyio.create_task_group() as group:
-            group.start_soon(redis.blpop, [empty], 1)
+            group.start_soon(hold_the_only_connection)
             await anyio.sleep(0.05)  # the one connection is now held
             with pytest.raises(RedisConnectionError, match="No connection available"):
                 await redis.ping()

@@ -4,7 +4,8 @@ Generated ids name nothing, so without help every tenant operation would only ev
 Every other valid case gets values only the server knows: the seeded organization (Acme, of
 which the fuzzing admin is the owner) and one of its members, or, for the operations that spend
 what they act on (deleting an organization, leaving it, handing it over, removing a member,
-revoking a key, changing or deleting a customer), something made for that one case. An event
+revoking a key, changing or deleting a customer or an attachment), something made for that
+one case; an upload gets a real PNG in place of the generated file. An event
 is read only, so every case reads the same one.
 """
 
@@ -19,6 +20,7 @@ from typing import Any
 import httpx
 
 from app.core.permissions import Role
+from tests.support.attachments import png_bytes
 from tests.support.factories import add_member, add_membership, make_invitation, make_user
 
 Operation = tuple[str, str]
@@ -111,6 +113,9 @@ class TenantValues:
             )
         elif path == f"{ORG}/events/{{event_id}}":
             case.path_parameters["event_id"] = self.event_id
+        if "{attachment_id}" in path:
+            # An attachment of its own per case, on that invoice (DELETE spends it).
+            case.path_parameters["attachment_id"] = self._new_attachment(case.path_parameters["invoice_id"])
         if etag is not None and operation[0] in ("PATCH", "DELETE"):
             case.headers = {**(case.headers or {}), "If-Match": etag}
         if operation == ("POST", f"{ORG}/invoices/{{invoice_id}}/payments") and isinstance(case.body, dict):
@@ -205,6 +210,15 @@ class TenantValues:
                 "POST", f"/api/v1/orgs/{self.acme_id}/invoices/{created.json()['id']}/finalize"
             )
         return str(created.json()["id"]), created.headers["ETag"]
+
+    def _new_attachment(self, invoice_id: str) -> str:
+        created = self._call(
+            "POST",
+            f"/api/v1/orgs/{self.acme_id}/invoices/{invoice_id}/attachments",
+            data={"description": "Fuzzed", "kind": "other"},
+            files={"file": ("fuzzed.png", png_bytes(), "image/png")},
+        )
+        return str(created.json()["id"])
 
     def _new_key(self) -> str:
         created = self._call(

@@ -87,6 +87,19 @@ CALLS: dict[tuple[str, str], Call] = {
         path_params={"invoice_id": MISSING}
     ),
     ("GET", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/pdf"): Call(path_params={"invoice_id": MISSING}),
+    # No body: the invoice is checked first, so every role's answer is decided before it is read.
+    ("POST", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/attachments"): Call(
+        path_params={"invoice_id": MISSING}
+    ),
+    ("GET", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/attachments"): Call(
+        path_params={"invoice_id": MISSING}
+    ),
+    ("GET", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/attachments/{attachment_id}/content"): Call(
+        path_params={"invoice_id": MISSING, "attachment_id": MISSING}
+    ),
+    ("DELETE", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/attachments/{attachment_id}"): Call(
+        path_params={"invoice_id": MISSING, "attachment_id": MISSING}
+    ),
     ("GET", "/api/v1/orgs/{org_id}/events"): Call(),
     ("GET", "/api/v1/orgs/{org_id}/events/{event_id}"): Call(path_params={"event_id": MISSING}),
 }

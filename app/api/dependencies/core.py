@@ -20,6 +20,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.contract import Declares, declare
+from app.clients.storage import Storage
 from app.core.config import Settings
 from app.core.errors import ServiceUnavailableError
 from app.core.lifecycle import Lifecycle
@@ -55,6 +56,10 @@ async def get_health_service(request: Request) -> HealthService:
     return services_of(request).health
 
 
+async def get_storage(request: Request) -> Storage:
+    return services_of(request).storage
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session and one transaction per request: commit after the endpoint returns,
     roll back if it (or anything after it in the dependency chain) raises."""
@@ -71,6 +76,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 LifecycleDep = Annotated[Lifecycle, Depends(get_lifecycle)]
 HealthServiceDep = Annotated[HealthService, Depends(get_health_service)]
+StorageDep = Annotated[Storage, Depends(get_storage)]
 # scope="function": the commit happens before the response is sent, so a failed commit is
 # reported to the client as an error instead of after a 2xx it already received.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.api.contract import Declares, declare
 from app.api.dependencies.auth import CurrentCaller
 from app.api.dependencies.core import ServicesDep, SessionDep
+from app.api.dependencies.streamed_body import streamed_body_of
 from app.core.errors import (
     IdempotencyKeyRequiredError,
     IdempotencyKeyReusedError,
@@ -159,11 +160,15 @@ class Idempotency:
         material = services.idempotency_keyring.material(scope=caller_scope(caller), key=key)
         # The actual target (path parameters included) and the body's exact bytes: a retry
         # resends the same request; JSON that merely means the same is another request.
+        # A route that streams its body (an upload) has it spooled once and hashed; the digest,
+        # marked as such, stands for the bytes (app/api/dependencies/streamed_body.py).
+        streamed = streamed_body_of(request)
+        body = (await request.body(),) if streamed is None else (b"sha256", await streamed.spool())
         fingerprint = material.fingerprint(
             request.method.encode(),
             request.scope["path"].encode(),
             request.scope.get("query_string", b""),
-            await request.body(),
+            *body,
         )
         stored = await idempotency.begin(session, material=material, fingerprint=fingerprint, now=utcnow())
         if stored is not None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
 from opentelemetry.sdk.trace import TracerProvider
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 
 from app.api.middleware.access_log import AccessLogMiddleware
-from app.api.middleware.body_limit import BodySizeLimitMiddleware
+from app.api.middleware.body_limit import BodyAllowance, BodySizeLimitMiddleware
 from app.api.middleware.cors import (
     ALLOWED_HEADERS,
     ALLOWED_METHODS,
@@ -25,6 +27,19 @@ from app.api.middleware.trusted_host import TrustedHostMiddleware
 from app.core.config import Settings
 from app.core.metrics import HttpMetrics
 from app.core.tracing import drop_query_string, request_span_details
+
+# The multipart framing around an upload's file: its headers, boundaries and text fields.
+UPLOAD_FRAMING_BYTES = 64 * 1024
+UPLOAD_PATH = re.compile(r"/api/v1/orgs/[^/]+/invoices/[^/]+/attachments")
+
+
+def body_allowances(settings: Settings) -> list[BodyAllowance]:
+    """Routes allowed more than MAX_REQUEST_BODY_BYTES: attachment uploads, up to their file limit
+    (which the route enforces on the file itself while it streams) and the framing."""
+    upload_limit = settings.attachment_max_bytes + UPLOAD_FRAMING_BYTES
+    if upload_limit <= settings.max_request_body_bytes:
+        return []
+    return [BodyAllowance(method="POST", path=UPLOAD_PATH, max_bytes=upload_limit)]
 
 
 def build_middleware(
@@ -69,7 +84,11 @@ def build_middleware(
             expose_headers=EXPOSED_HEADERS,
         ),
         # 6. Before anything reads the body.
-        Middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_request_body_bytes),
+        Middleware(
+            BodySizeLimitMiddleware,
+            max_body_bytes=settings.max_request_body_bytes,
+            allowances=body_allowances(settings),
+        ),
         # 7. Bounds the handler and its dependencies (the DB session included).
         Middleware(RequestTimeoutMiddleware, timeout_seconds=settings.request_timeout_seconds),
         # 8. Innermost safety net: an unhandled exception becomes a problem response that

@@ -10,6 +10,7 @@ from app.api.dependencies.auth import get_current_caller
 from app.api.routers import (
     admin,
     api_keys,
+    attachments,
     audit,
     auth,
     customers,
@@ -49,6 +50,7 @@ def build_api_router() -> APIRouter:
     authenticated.include_router(exports.router)
     authenticated.include_router(invoices.router)
     authenticated.include_router(payments.router)
+    authenticated.include_router(attachments.router)
     authenticated.include_router(events.router)
     authenticated.include_router(reports.router)
     authenticated.include_router(invitations.router)

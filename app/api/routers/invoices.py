@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from app.api.contract import problems, response_header, sets_headers
 from app.api.dependencies.conditional import IfMatchDep, OptionalIfMatchDep, not_modified
-from app.api.dependencies.core import ServicesDep, SessionDep
+from app.api.dependencies.core import ServicesDep, SessionDep, StorageDep
 from app.api.dependencies.idempotency import Idempotent, IdempotentRoute
 from app.api.dependencies.invoice_filters import InvoiceFiltersDep, InvoiceSortDep
 from app.api.dependencies.pagination import CursorParamsDep
@@ -159,10 +159,19 @@ async def update_invoice(
     responses=problems(NotFoundError, InvoiceNotDraftError, NotInvoiceCreatorError),
 )
 async def delete_invoice(
-    invoice_id: uuid.UUID, if_match: IfMatchDep, context: InvoiceWriter, session: SessionDep
+    invoice_id: uuid.UUID,
+    if_match: IfMatchDep,
+    context: InvoiceWriter,
+    session: SessionDep,
+    storage: StorageDep,
 ) -> None:
     await invoices.delete_invoice(
-        session=session, context=context, invoice_id=invoice_id, if_match=if_match, today=utc_today()
+        session=session,
+        context=context,
+        invoice_id=invoice_id,
+        if_match=if_match,
+        today=utc_today(),
+        storage=storage,
     )
 
 

@@ -167,6 +167,30 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(default=5_000, ge=0)
     db_echo: bool = False
 
+    # --- attachments and their storage ----------------------------------------------------
+    storage_backend: Literal["local", "s3"] = Field(
+        default="local",
+        description="Where attachment files go: a local directory, or an S3-compatible store.",
+    )
+    storage_local_dir: str = Field(default="./var/attachments", description="The local backend's directory.")
+    s3_bucket: str | None = Field(default=None, description="The S3 backend's bucket (must exist).")
+    s3_endpoint_url: str | None = Field(
+        default=None, pattern=r"^https?://", description="An S3-compatible endpoint; unset: AWS."
+    )
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_prefix: str = Field(default="", max_length=200, pattern=r"^[A-Za-z0-9_./-]*$")
+    attachment_max_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1024,
+        le=5 * 1024**3,
+        description="One attachment's largest size; larger: 413.",
+    )
+    attachment_org_quota_bytes: int = Field(
+        default=1024**3, ge=1024, description="All of an organization's attachments together; beyond: 413."
+    )
+
     # --- other services -----------------------------------------------------------------
     redis_url: SecretStr | None = None
     redis_key_prefix: str = Field(
@@ -469,6 +493,8 @@ class Settings(BaseSettings):
                 "SMTP_STARTTLS and SMTP_USE_TLS are both on; choose one "
                 "(STARTTLS, usually port 587, or implicit TLS, usually port 465)"
             )
+        if self.storage_backend == "s3" and not self.s3_bucket:
+            problems.append("STORAGE_BACKEND is s3 but S3_BUCKET is not set")
         return problems
 
     def _production_secrets_and_stores(self) -> list[str]:

@@ -38,6 +38,8 @@ logger = get_logger(__name__)
 # Run after a unit of work commits, with its session (e.g. the report cache's invalidation).
 AfterCommit = Callable[[AsyncSession], Awaitable[None]]
 
+logger = get_logger(__name__)
+
 
 class Database:
     """Owns the engine of one process; created in the app's lifespan, disposed at shutdown."""
@@ -78,15 +80,15 @@ class Database:
                 yield session
             except AppError as error:
                 if error.commit_transaction:
-                    await session.commit()
+                    await _commit(session)
                     await self._committed(session)
                 else:
-                    await session.rollback()
+                    await _roll_back(session)
                 raise
             except BaseException:
-                await session.rollback()
+                await _roll_back(session)
                 raise
-            await session.commit()
+            await _commit(session)
             await self._committed(session)
 
     @asynccontextmanager
@@ -123,6 +125,57 @@ class Database:
         await self.engine.dispose()
 
 
+_COMPENSATIONS = "invoicer.compensations"
+_FOLLOW_UPS = "invoicer.follow_ups"
+Compensation = Callable[[], Awaitable[None]]
+
+
+def on_rollback(session: AsyncSession, compensation: Compensation) -> None:
+    """Undo work done outside the database (an object written to storage) if this unit of
+    work does not commit: it rolls back, or its commit fails. Run once, then forgotten; a
+    commit forgets it too."""
+    session.info.setdefault(_COMPENSATIONS, []).append(compensation)
+
+
+def on_commit(session: AsyncSession, follow_up: Compensation) -> None:
+    """Work outside the database that must happen only once this unit of work has committed
+    (removing a deleted attachment's object): run after the commit, best effort (logged)."""
+    session.info.setdefault(_FOLLOW_UPS, []).append(follow_up)
+
+
+async def _commit(session: AsyncSession) -> None:
+    try:
+        await session.commit()
+    except BaseException:
+        session.info.pop(_FOLLOW_UPS, None)
+        await _compensate(session)
+        raise
+    session.info.pop(_COMPENSATIONS, None)
+    await _run(session.info.pop(_FOLLOW_UPS, []))
+
+
+async def _roll_back(session: AsyncSession) -> None:
+    try:
+        await session.rollback()
+    finally:
+        await _compensate(session)
+
+
+async def _compensate(session: AsyncSession) -> None:
+    session.info.pop(_FOLLOW_UPS, None)
+    await _run(list(reversed(session.info.pop(_COMPENSATIONS, []))))
+
+
+async def _run(pending: list[Compensation]) -> None:
+    # Shielded: a cancelled request (a timeout, a client gone) still cleans up after itself.
+    with anyio.CancelScope(shield=True):
+        for step in pending:
+            try:
+                await step()
+            except Exception:
+                logger.exception("unit_of_work_cleanup_failed")
+
+
 def ensure_sqlite_directory(url: str) -> None:
     """Create the folder of a SQLite file (`./var/`) so a fresh checkout just runs."""
     parsed = make_url(url)
@@ -130,4 +183,4 @@ def ensure_sqlite_directory(url: str) -> None:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
 
 
-__all__ = ["Database", "ensure_sqlite_directory"]
+__all__ = ["Database", "ensure_sqlite_directory", "on_commit", "on_rollback"]
