@@ -38,6 +38,7 @@ async def test_waiting_longer_than_the_pool_timeout_is_an_error() -> None:
     redis = create_redis(settings)
     assert redis is not None
     empty = f"{unique_key_prefix()}never-written"
+
     async def hold_the_only_connection() -> None:
         await redis.blpop([empty], timeout=1)
 
