@@ -238,3 +238,58 @@ async def test_a_client_that_disconnects_releases_the_connection(make_client: An
         assert gone.is_set()
         assert chunks < 2000 // 50  # it stopped early
         assert pool.checkedout() == baseline
+
+
+async def test_a_client_that_stops_reading_is_cut_off_at_the_deadline(make_client: Any) -> None:
+    """Connected but not reading: the server's `send` blocks, and after EXPORT_MAX_SECONDS the
+    export is cut off and its connection goes back to the pool."""
+    async with make_client(export_batch_rows=50, export_max_seconds=0.5) as client:
+        acme = await make_tenant(client)
+        globex = await new_customer(client, acme, "Globex")
+        await write_rows(client, [invoice_row(acme, globex) for _ in range(500)])
+        app: Any = client.app
+        pool = app.state.services.database.engine.sync_engine.pool
+        baseline = pool.checkedout()
+        never = asyncio.Event()
+        held = asyncio.Event()
+        requested = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal requested
+            if not requested:
+                requested = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await never.wait()  # still connected, never says so
+            return {"type": "http.disconnect"}
+
+        chunks = 0
+
+        async def send(message: dict[str, Any]) -> None:
+            nonlocal chunks
+            if message["type"] == "http.response.body" and message.get("body"):
+                chunks += 1
+                if chunks == 2:  # the header row and the first batch, read from the database
+                    assert pool.checkedout() > baseline
+                    held.set()
+                    await never.wait()  # a full socket buffer: the client does not read
+
+        token = acme.auth[Role.OWNER]["Authorization"].encode()
+        path = f"/api/v1/orgs/{acme.org_id}/invoices/export"
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": path,
+            "raw_path": path.encode(),
+            "query_string": b"format=csv",
+            "root_path": "",
+            "headers": [(b"host", b"testserver"), (b"authorization", token)],
+            "client": ("127.0.0.1", 50000),
+            "server": ("testserver", 80),
+            "state": {},
+        }
+        await asyncio.wait_for(app(scope, receive, send), timeout=10)
+        assert held.is_set()
+        assert pool.checkedout() == baseline

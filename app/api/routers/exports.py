@@ -88,6 +88,7 @@ async def export_invoices(
     filename = f"invoices-{today.isoformat()}.{export_format.value}"
     return ClosingStreamingResponse(
         body(),
+        deadline=services.settings.export_max_seconds,
         media_type=export_format.media_type,
         headers={**rate_limit_headers(request), "Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -126,6 +126,13 @@ class Settings(BaseSettings):
         le=50_000,
         description="Rows an export fetches from its server-side cursor at a time.",
     )
+    export_max_seconds: float = Field(
+        default=600,
+        gt=0,
+        le=24 * 3600,
+        description="The longest an export may stream; then it is cut off and its database connection "
+        "released (a client that stops reading would otherwise hold one for as long as it likes).",
+    )
     idempotency_key_ttl_seconds: int = Field(
         default=24 * 3600,
         ge=60,
