@@ -29,7 +29,7 @@ httptools reports the URL in fragments, but a header field only once it is compl
 field still arriving is counted by the reads that carry nothing else: a huge field is refused
 at most one read (<= 256 KiB) past the budget, and a request within it is never refused.
 
-Refusals are problem+json with codes from app/core/errors.py. uvicorn builds the protocol from
+Refusals are problem+json with codes from app/core/errors/. uvicorn builds the protocol from
 `Config.http`; with `--workers N` that config is pickled into each worker, so the limits travel
 as a `functools.partial` of this importable class (see `protocol_factory`).
 """

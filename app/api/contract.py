@@ -11,7 +11,7 @@ that uses it inherits the declaration (app/api/openapi.py walks each route's dep
   for the headers it sets on success: `responses=sets_headers(201, "Location", "ETag")`.
 
 The statuses, titles, codes and headers of each problem come from the error catalogue
-(app/core/errors.py), so the document cannot drift from what the handlers render.
+(app/core/errors/), so the document cannot drift from what the handlers render.
 """
 
 from __future__ import annotations

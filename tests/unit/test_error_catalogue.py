@@ -1,4 +1,4 @@
-"""One catalogue of problems (app/core/errors.py): each code once, everywhere, and in docs/problems.md.
+"""One catalogue of problems (app/core/errors/): each code once, everywhere, and in docs/problems.md.
 
 docs/problems.md is rendered from the catalogue; when the catalogue changes, regenerate it:
 `UPDATE_DOCS=1 .venv/bin/pytest tests/unit/test_error_catalogue.py`.
@@ -32,7 +32,7 @@ client libraries read them: at `POST /api/v1/auth/token`, every refusal below 50
 `error` (`temporarily_unavailable` for a 429). Each operation in the OpenAPI document lists the
 problems it can return.
 
-This file is generated from `app/core/errors.py` by `tests/unit/test_error_catalogue.py`
+This file is generated from `app/core/errors/` by `tests/unit/test_error_catalogue.py`
 (`UPDATE_DOCS=1` rewrites it).
 """
 
@@ -110,7 +110,7 @@ def test_codes_are_written_only_in_the_catalogue() -> None:
     scattered = [
         f"{path.relative_to(ROOT)}: {match.group(0)}"
         for path in sorted((ROOT / "app").rglob("*.py"))
-        if path != ROOT / "app" / "core" / "errors.py"
+        if path.parent != ROOT / "app" / "core" / "errors"
         for match in pattern.finditer(path.read_text())
     ]
     assert scattered == []
