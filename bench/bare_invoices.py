@@ -24,8 +24,6 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -38,6 +36,7 @@ from pydantic import BaseModel, BeforeValidator
 from app.core.money import invoice_totals, line_amounts, plain_text, quantize
 from app.models.base import new_id
 from app.schemas.invoices import InvoiceCreate
+from bench.bare_pool import pool_lifespan
 
 _SELECT = """
 SELECT id, number, status, customer_id, currency, issue_date, due_date, memo, metadata,
@@ -133,24 +132,7 @@ def _summary(row: asyncpg.Record, today: date) -> dict[str, Any]:
     return fields
 
 
-async def _json_codecs(connection: Any) -> None:
-    await connection.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
-
-
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    size = int(os.environ.get("DB_POOL_SIZE", "10"))  # the app's default pool
-    pool = await asyncpg.create_pool(
-        os.environ["BARE_DATABASE_URL"], min_size=size, max_size=size, init=_json_codecs
-    )
-    app.state.pool = pool
-    try:
-        yield
-    finally:
-        await pool.close()
-
-
-app = FastAPI(lifespan=lifespan, openapi_url=None)
+app = FastAPI(lifespan=pool_lifespan, openapi_url=None)
 
 
 @app.get("/orgs/{org_id}/invoices", response_model=Page)

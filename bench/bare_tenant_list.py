@@ -13,19 +13,16 @@ uvicorn, 1 worker, on loopback; bench/tenant_reads.py starts and stops it.
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated
 
-import asyncpg
 import uvicorn
 from fastapi import FastAPI, Query, Request
 
 from app.schemas.audit import AuditLogEntryPublic
 from app.schemas.common import CursorPage
+from bench.bare_pool import pool_lifespan
 
 _SELECT = """
 SELECT id, actor_type, actor_id, action, target_type, target_id, request_id, client_ip,
@@ -37,24 +34,7 @@ LIMIT $2
 """
 
 
-async def _decode_json(connection: Any) -> None:
-    await connection.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
-
-
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    size = int(os.environ.get("DB_POOL_SIZE", "10"))  # the app's default pool
-    pool = await asyncpg.create_pool(
-        os.environ["BARE_DATABASE_URL"], min_size=size, max_size=size, init=_decode_json
-    )
-    app.state.pool = pool
-    try:
-        yield
-    finally:
-        await pool.close()
-
-
-app = FastAPI(lifespan=lifespan, openapi_url=None)
+app = FastAPI(lifespan=pool_lifespan, openapi_url=None)
 
 
 @app.get("/orgs/{org_id}/audit-log")

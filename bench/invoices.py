@@ -27,10 +27,8 @@ Loopback only; every process started stops by itself.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
-import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,10 +43,12 @@ from bench.stack import (
     Target,
     asyncpg_dsn,
     bare_server,
+    load_test_arguments,
     measure,
     print_measured,
     seeded_server,
     sign_in,
+    wrk_missing,
 )
 
 LIMIT = 50
@@ -183,16 +183,10 @@ def print_report(rows: dict[str, Measured], *, concurrency: int, duration: int, 
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--duration", type=int, default=15, help="seconds measured per endpoint")
-    parser.add_argument("--warm-up", type=int, default=3, help="seconds of load before each measurement")
+    parser = load_test_arguments(__doc__)
     parser.add_argument("--invoices", type=int, default=2000, help="invoices seeded per organization")
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        print("wrk is missing: apt-get install wrk", file=sys.stderr)
+    if wrk_missing():
         return 2
 
     with seeded_server(extra_env={}) as stack:

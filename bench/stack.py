@@ -11,9 +11,11 @@ Needs PostgreSQL and Redis on loopback (BENCH_POSTGRES_URL, BENCH_REDIS_URL to o
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -276,8 +278,13 @@ def bare_server(script: Path, owner_url: str) -> Iterator[tuple[str, int]]:
     tables' owner through BARE_DATABASE_URL; yields (base URL, pid); stopped afterwards."""
     port = free_port()
     env = {**os.environ, "BARE_DATABASE_URL": asyncpg_dsn(owner_url), "PORT": str(port)}
+    # As a module from the repository root, so a bare app can share bench/bare_pool.py.
     process = subprocess.Popen(
-        [sys.executable, str(script)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [sys.executable, "-m", f"bench.{script.stem}"],
+        cwd=script.resolve().parent.parent,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
@@ -351,3 +358,20 @@ def print_measured(rows: list[Measured]) -> None:
         "(server CPU: the process serving the endpoint — the app, or the bare app's own process;"
         " postgres: every PostgreSQL process on the machine)"
     )
+
+
+def load_test_arguments(doc: str | None) -> argparse.ArgumentParser:
+    """The options every wrk benchmark takes: connections, measured seconds, warm-up."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--duration", type=int, default=15, help="seconds measured per endpoint")
+    parser.add_argument("--warm-up", type=int, default=3, help="seconds of load before each measurement")
+    return parser
+
+
+def wrk_missing() -> bool:
+    """True (and says so) when wrk is not installed."""
+    if shutil.which("wrk") is None:
+        print("wrk is missing: apt-get install wrk", file=sys.stderr)
+        return True
+    return False

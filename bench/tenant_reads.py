@@ -23,9 +23,7 @@ Loopback only; every process started stops by itself.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -40,10 +38,12 @@ from bench.stack import (
     Target,
     asyncpg_dsn,
     bare_server,
+    load_test_arguments,
     measure,
     print_measured,
     seeded_server,
     sign_in,
+    wrk_missing,
 )
 
 LIMIT = 50
@@ -101,15 +101,9 @@ def print_report(rows: dict[str, Measured], *, concurrency: int, duration: int) 
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--duration", type=int, default=15, help="seconds measured per endpoint")
-    parser.add_argument("--warm-up", type=int, default=3, help="seconds of load before each measurement")
+    parser = load_test_arguments(__doc__)
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        print("wrk is missing: apt-get install wrk", file=sys.stderr)
+    if wrk_missing():
         return 2
 
     with seeded_server(extra_env={}) as stack:
