@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import __version__
 from app.api.error_handlers import install_error_handlers
@@ -20,7 +21,9 @@ from app.core.logging import configure_logging, get_logger
 from app.core.metrics import HttpMetrics, forget_this_process
 from app.core.tracing import create_tracer_provider, trace_database, trace_redis
 from app.db.session import Database
-from app.wiring import build_services
+from app.services.events import events_written
+from app.tasks.runtime import JobRuntime
+from app.wiring import AppServices, build_services
 
 logger = get_logger(__name__)
 OPENAPI_URL = "/openapi.json"
@@ -37,13 +40,21 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         trace_database(database.engine, tracer_provider)
         if redis is not None:
             trace_redis(redis, tracer_provider)
-    app.state.services = build_services(settings=settings, database=database, redis=redis)
+    services = app.state.services = build_services(settings=settings, database=database, redis=redis)
+    jobs = start_in_process_jobs(services) if settings.effective_job_runner == "in_process" else None
+    app.state.job_runtime = jobs
+    if jobs is not None:
+        await jobs.start()
     logger.info("startup", env=settings.app_env, database=settings.database_backend)
     try:
         with lifecycle.intercept_termination(settings.shutdown_drain_seconds):
             yield
     finally:
         lifecycle.begin_drain()
+        if jobs is not None:
+            await jobs.stop()
+        else:
+            await services.jobs.stop()
         await app.state.services.report_cache.close()
         if redis is not None:
             await redis.aclose()
@@ -52,6 +63,19 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if tracer_provider is not None:
             tracer_provider.shutdown()  # exports the spans still queued
         logger.info("shutdown_complete")
+
+
+def start_in_process_jobs(services: AppServices) -> JobRuntime:
+    """The embedded mode: this process runs the jobs, the relay, the sweeper and the schedule;
+    the relay is woken by this process's own commits that wrote events."""
+    runtime = JobRuntime(services, consume=True, schedule=True)
+
+    async def wake_relay(session: AsyncSession) -> None:
+        if events_written(session):
+            runtime.relay.wake()
+
+    services.database.after_commit(wake_relay)
+    return runtime
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

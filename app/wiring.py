@@ -2,7 +2,7 @@
 
 `AppServices` is what a request may use besides its own session: the database, Redis, the
 token and key codecs, the rate limiter and its policies, mail, the invoice PDF renderer, the
-attachments' object store. It lives on
+attachments' object store, the job queue. It lives on
 `app.state.services` and reaches code as one dependency (`ServicesDep`,
 app/api/dependencies/core.py), not as a bag of separate `app.state` attributes.
 """
@@ -27,12 +27,16 @@ from app.core.security.jwt import AccessTokenCodec
 from app.core.security.keys import signing_keys
 from app.core.security.passwords import PasswordHasher
 from app.core.security.revocation import MemoryRevocationStore, RedisRevocationStore, RevocationStore
+from app.core.security.sealing import PayloadSealer
 from app.db.session import Database
 from app.services.emails import RecipientQuota
 from app.services.health import HealthService
 from app.services.invoice_pdfs import InvoicePdfs
 from app.services.login_throttle import LoginThrottle
 from app.services.reports import figures_changed
+from app.tasks.broker import create_broker
+from app.tasks.emails import DurableMailer
+from app.tasks.queue import JobQueue
 
 
 def rate_limit_policies(settings: Settings) -> dict[str, RateLimitPolicy]:
@@ -80,6 +84,11 @@ class AppServices:
     invoice_pdfs: InvoicePdfs
     report_cache: VersionedCache
     storage: Storage
+    payload_sealer: PayloadSealer
+    # Wake-ups for durable work (app/tasks); the broker is started and stopped by whoever
+    # runs this process (the API's lifespan, `invoicer worker`).
+    jobs: JobQueue
+    mailer: DurableMailer
 
 
 def build_services(*, settings: Settings, database: Database, redis: Redis | None) -> AppServices:
@@ -114,6 +123,8 @@ def build_services(*, settings: Settings, database: Database, redis: Redis | Non
 
     database.after_commit(invalidate_reports)
     secret_key = settings.secret_key.get_secret_value()
+    jobs = JobQueue(create_broker(settings))
+    payload_sealer = PayloadSealer(secret_key)
     return AppServices(
         settings=settings,
         database=database,
@@ -143,4 +154,7 @@ def build_services(*, settings: Settings, database: Database, redis: Redis | Non
         invoice_pdfs=InvoicePdfs.from_settings(settings),
         report_cache=report_cache,
         storage=create_storage(settings),
+        payload_sealer=payload_sealer,
+        jobs=jobs,
+        mailer=DurableMailer(queue=jobs, sealer=payload_sealer, settings=settings),
     )

@@ -28,6 +28,7 @@ from app.db.migrate import upgrade_to_head
 from app.main import create_app
 from app.models import Base
 from tests.support import observed_statuses
+from tests.support.jobs import settle_jobs
 from tests.support.redis_keys import delete_keys, unique_key_prefix
 from tests.support.smtp import MailSink
 from tests.support.xdist_scheduling import make_scheduler
@@ -142,8 +143,14 @@ async def running_app(
     """Run the app's lifespan and talk to it over ASGI, as a server would."""
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=client_address)
+
         # Each status is later checked against the OpenAPI document (pytest_sessionfinish below).
-        hooks = {"response": [observed_statuses.record]}
+        # Jobs the request started (a queued email) run in this process (JOB_RUNNER=in_process):
+        # a response is handed to the test once they have, as if the worker were instant.
+        async def settle(_response: httpx.Response) -> None:
+            await settle_jobs(app)
+
+        hooks = {"response": [observed_statuses.record, settle]}
         async with httpx.AsyncClient(transport=transport, base_url=base_url, event_hooks=hooks) as client:
             client.app = app  # type: ignore[attr-defined]
             yield client

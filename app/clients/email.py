@@ -20,10 +20,18 @@ logger = get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
+class EmailAttachment:
+    filename: str
+    content_type: str  # "application/pdf"
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class OutgoingEmail:
     to: str
     subject: str
     body: str
+    attachments: tuple[EmailAttachment, ...] = ()
 
 
 class EmailSender(Protocol):
@@ -65,6 +73,9 @@ def _mime(message: OutgoingEmail, sender: str) -> tuple[email.message.EmailMessa
     mime["Date"] = email.utils.formatdate(usegmt=True)
     mime["Message-ID"] = email.utils.make_msgid(domain="invoicer.localhost")
     mime.set_content(message.body)
+    for attachment in message.attachments:
+        maintype, subtype = attachment.content_type.split("/", 1)
+        mime.add_attachment(attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename)
     return mime, recipient
 
 

@@ -11,6 +11,7 @@ from app.models.feature_flag import FeatureFlag
 from app.models.idempotency_key import IdempotencyKey
 from app.models.invitation import Invitation
 from app.models.invoice import Invoice, InvoiceLineItem, InvoiceNumberCounter, InvoiceStatus
+from app.models.job import Job, JobKind, LeasedWork, PeriodicRun, WorkStatus
 from app.models.one_time_token import OneTimeToken, TokenPurpose
 from app.models.organization import Membership, Organization
 from app.models.payment import Payment, PaymentMethod
@@ -32,12 +33,17 @@ __all__ = [
     "InvoiceLineItem",
     "InvoiceNumberCounter",
     "InvoiceStatus",
+    "Job",
+    "JobKind",
+    "LeasedWork",
     "Membership",
     "OneTimeToken",
     "Organization",
     "Payment",
     "PaymentMethod",
+    "PeriodicRun",
     "RefreshToken",
     "TokenPurpose",
     "User",
+    "WorkStatus",
 ]

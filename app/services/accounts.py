@@ -144,7 +144,9 @@ async def signup(
     for _attempt in range(3):
         if await session.scalar(select(User.id).where(User.email == email)) is not None:
             if await quota.allow(email):
-                mailer.send_later(emails.signup_attempt_notice(to=email, base_url=settings.public_base_url))
+                mailer.send_later(
+                    session, emails.signup_attempt_notice(to=email, base_url=settings.public_base_url)
+                )
             return
         if await session.scalar(select(Organization.id).where(Organization.slug == slug)) is not None:
             slug = f"{slugify(organization_name)[:53]}-{secrets.token_hex(3)}"
@@ -171,7 +173,9 @@ async def signup(
         ttl_seconds=settings.email_verification_ttl_seconds,
     )
     if await quota.allow(email):
-        mailer.send_later(emails.verification_email(to=email, base_url=settings.public_base_url, token=token))
+        mailer.send_later(
+            session, emails.verification_email(to=email, base_url=settings.public_base_url, token=token)
+        )
 
 
 async def verify_email(*, session: AsyncSession, token: str) -> None:
@@ -198,7 +202,9 @@ async def request_password_reset(
         purpose=TokenPurpose.RESET_PASSWORD,
         ttl_seconds=settings.password_reset_ttl_seconds,
     )
-    mailer.send_later(emails.password_reset_email(to=email, base_url=settings.public_base_url, token=token))
+    mailer.send_later(
+        session, emails.password_reset_email(to=email, base_url=settings.public_base_url, token=token)
+    )
 
 
 async def reset_password(
@@ -242,7 +248,7 @@ async def reset_password(
     await invalidate_password_reset_links(session, user_id=user.id)
     await revoke_user_sessions(session, revocations=revocations, settings=settings, user_id=user.id)
     await throttle.forgive_account(email=user.email)
-    mailer.send_later(emails.password_changed_notice(to=user.email))
+    mailer.send_later(session, emails.password_changed_notice(to=user.email))
 
 
 async def change_password(
@@ -303,7 +309,7 @@ async def change_password(
             user_id=principal.user_id,
             keep=principal.session_id,
         )
-    mailer.send_later(emails.password_changed_notice(to=account.email))
+    mailer.send_later(session, emails.password_changed_notice(to=account.email))
 
 
 async def get_user(*, session: AsyncSession, user_id: uuid.UUID) -> User:

@@ -1,9 +1,12 @@
-"""The messages we send, and the `Mailer` services hand them to (sent after the response)."""
+"""The messages we send, and the `Mailer` services hand them to (a durable job per message)."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Protocol
 from urllib.parse import quote
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clients.email import OutgoingEmail
 from app.core.rate_limit import RateLimiter, RateLimitPolicy
@@ -31,9 +34,17 @@ class RecipientQuota:
 
 
 class Mailer(Protocol):
-    """Queues a message; it is sent only once the request's transaction has committed."""
+    """Queues a message in `session`'s transaction: it is sent (by a worker, with retries) only
+    if that transaction commits (app/tasks/emails.py)."""
 
-    def send_later(self, message: OutgoingEmail) -> None: ...
+    def send_later(
+        self,
+        session: AsyncSession,
+        message: OutgoingEmail,
+        *,
+        org_id: uuid.UUID | None = None,
+        dedupe_key: str | None = None,
+    ) -> object: ...
 
 
 def _link(base_url: str, path: str, token: str) -> str:

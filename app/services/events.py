@@ -76,7 +76,16 @@ def record(session: AsyncSession, context: OrgContext, *, type: EventType, data:
         actor_id=actor_id,
     )
     session.add(event)
+    session.info[_EVENTS_WRITTEN] = True
     return event
+
+
+_EVENTS_WRITTEN = "invoicer.events_written"
+
+
+def events_written(session: AsyncSession) -> bool:
+    """Whether this unit of work wrote events (read once, after its commit, to wake the relay)."""
+    return bool(session.info.pop(_EVENTS_WRITTEN, False))
 
 
 # The changes reports count: drafts are not counted, so creating, editing or deleting one is not.

@@ -115,13 +115,14 @@ async def invite(
         changes={"email": email, "role": role.value},
     )
     mailer.send_later(
+        session,
         emails.invitation_email(
             to=email,
             organization=context.organization.name,
             role=role.value,
             base_url=settings.public_base_url,
             token=token,
-        )
+        ),
     )
     return invitation
 

@@ -11,6 +11,8 @@ from typing import Any
 import httpx
 from sqlalchemy import event
 
+from tests.support.jobs import settle_jobs
+
 
 async def statements_before_response(
     client: httpx.AsyncClient, method: str, url: str, **kwargs: Any
@@ -38,6 +40,7 @@ async def statements_before_response(
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as watched:
             response = await watched.request(method, url, **kwargs)
             assert response.is_success, response.text
+            await settle_jobs(app)
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", record)
     return statements

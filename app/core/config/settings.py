@@ -219,6 +219,57 @@ class Settings(BaseSettings):
         description="Show /readyz's per-dependency checks to everyone, not only to the METRICS_TOKEN bearer.",
     )
 
+    # --- background jobs (app/tasks) -----------------------------------------------------
+    job_runner: Literal["in_process", "worker"] | None = Field(
+        default=None,
+        description=(
+            "in_process: the API runs jobs itself (embedded mode); worker: `invoicer worker` "
+            "processes on BROKER_URL run them. Default: worker when BROKER_URL is set."
+        ),
+    )
+    broker_queue: str = Field(
+        default="invoicer",
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="RabbitMQ queue (and exchange) name; its dead letters go to <name>.dead_letter.",
+    )
+    worker_concurrency: int = Field(default=32, ge=1, le=1000, description="Jobs one worker runs at once.")
+    worker_health_port: int | None = Field(
+        default=None, ge=1, le=65535, description="`invoicer worker` serves /livez and /readyz on this port."
+    )
+    worker_shutdown_seconds: float = Field(
+        default=20.0, ge=0, le=600, description="On SIGTERM, how long running jobs may take to finish."
+    )
+    job_lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="How long a worker holds a job; longer than any attempt (webhook timeout included).",
+    )
+    job_sweep_interval_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=300,
+        description="How often due retries are woken and expired leases taken back.",
+    )
+    job_rewake_after_seconds: float = Field(
+        default=30.0, gt=0, le=3600, description="A due job whose wake-up is this old is woken again."
+    )
+    email_retry_schedule_seconds: list[float] = Field(
+        default_factory=lambda: [10.0, 60.0, 300.0, 1800.0, 7200.0],
+        min_length=1,
+        max_length=20,
+        description="Seconds between an email's attempts (JSON list); dead after the last.",
+    )
+    outbox_poll_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=300,
+        description="The outbox relay looks for unrelayed events this often, besides LISTEN/NOTIFY.",
+    )
+    outbox_batch_size: int = Field(default=100, ge=1, le=10_000)
+
     # --- logging ------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["console", "json"] | None = Field(
@@ -466,6 +517,12 @@ class Settings(BaseSettings):
         return api_user if api_user and api_user != owner else None
 
     @property
+    def effective_job_runner(self) -> Literal["in_process", "worker"]:
+        if self.job_runner is not None:
+            return self.job_runner
+        return "worker" if self.broker_url is not None else "in_process"
+
+    @property
     def database_backend(self) -> Literal["postgresql", "sqlite"]:
         if self.database_url.startswith("sqlite"):
             return "sqlite"
@@ -502,6 +559,8 @@ class Settings(BaseSettings):
             )
         if self.storage_backend == "s3" and not self.s3_bucket:
             problems.append("STORAGE_BACKEND is s3 but S3_BUCKET is not set")
+        if self.job_runner == "worker" and self.broker_url is None:
+            problems.append("JOB_RUNNER is worker but BROKER_URL is not set")
         return problems
 
     def _production_secrets_and_stores(self) -> list[str]:

@@ -1,0 +1,5 @@
+"""Imports every task module, so each registers its tasks (app/tasks/registry.py)."""
+
+from app.tasks import emails
+
+TASK_MODULES = (emails,)
