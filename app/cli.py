@@ -1,4 +1,5 @@
-"""`invoicer` command line: serve, migrate, seed-demo, grant-platform-admin, set-feature, check-config."""
+"""`invoicer` command line: serve, worker, scheduler, migrate, seed-demo, grant-platform-admin, set-feature,
+check-config."""
 
 from __future__ import annotations
 
@@ -128,6 +129,32 @@ def _share_metrics_between_workers() -> None:
 
     if not os.environ.get(MULTIPROCESS_DIR_VARIABLE):
         os.environ[MULTIPROCESS_DIR_VARIABLE] = tempfile.mkdtemp(prefix="invoicer-metrics-")
+
+
+@cli.command()
+def worker() -> None:
+    """Run jobs from the broker (BROKER_URL), the outbox relay and the sweeper, until SIGTERM."""
+    from app.tasks.worker import run_worker
+
+    settings = _settings()
+    if settings.effective_job_runner != "worker":
+        typer.echo("`invoicer worker` needs BROKER_URL (the embedded mode runs jobs in the API).", err=True)
+        raise typer.Exit(code=2)
+    asyncio.run(run_worker(settings))
+
+
+@cli.command()
+def scheduler() -> None:
+    """Send the periodic tasks on their schedules to the broker, until SIGTERM (safe to run twice)."""
+    from app.tasks.worker import run_scheduler
+
+    settings = _settings()
+    if settings.effective_job_runner != "worker":
+        typer.echo(
+            "`invoicer scheduler` needs BROKER_URL (embedded: the API schedules).", err=True
+        )
+        raise typer.Exit(code=2)
+    asyncio.run(run_scheduler(settings))
 
 
 @cli.command()

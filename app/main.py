@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import __version__
@@ -18,7 +19,7 @@ from app.clients.redis import create_redis
 from app.core.config import Settings, load_settings
 from app.core.lifecycle import Lifecycle
 from app.core.logging import configure_logging, get_logger
-from app.core.metrics import HttpMetrics, forget_this_process
+from app.core.metrics import HttpMetrics, JobMetrics, forget_this_process
 from app.core.tracing import create_tracer_provider, trace_database, trace_redis
 from app.db.session import Database
 from app.services.events import events_written
@@ -41,7 +42,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if redis is not None:
             trace_redis(redis, tracer_provider)
     services = app.state.services = build_services(settings=settings, database=database, redis=redis)
-    jobs = start_in_process_jobs(services) if settings.effective_job_runner == "in_process" else None
+    jobs = None
+    if settings.effective_job_runner == "in_process":
+        http_metrics: HttpMetrics | None = app.state.metrics
+        job_metrics = JobMetrics(http_metrics.registry if http_metrics is not None else None)
+        jobs = start_in_process_jobs(services, metrics=job_metrics, tracer_provider=tracer_provider)
     app.state.job_runtime = jobs
     if jobs is not None:
         await jobs.start()
@@ -65,10 +70,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         logger.info("shutdown_complete")
 
 
-def start_in_process_jobs(services: AppServices) -> JobRuntime:
+def start_in_process_jobs(
+    services: AppServices, *, metrics: JobMetrics, tracer_provider: TracerProvider | None
+) -> JobRuntime:
     """The embedded mode: this process runs the jobs, the relay, the sweeper and the schedule;
     the relay is woken by this process's own commits that wrote events."""
-    runtime = JobRuntime(services, consume=True, schedule=True)
+    runtime = JobRuntime(
+        services, consume=True, schedule=True, metrics=metrics, tracer_provider=tracer_provider
+    )
 
     async def wake_relay(session: AsyncSession) -> None:
         if events_written(session):

@@ -7,8 +7,11 @@ An incoming W3C `traceparent` makes our spans part of the caller's trace.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.instrumentation.redis import RedisInstrumentor
@@ -18,7 +21,8 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
-from opentelemetry.trace import Span
+from opentelemetry.trace import Span, SpanKind
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -96,3 +100,34 @@ def drop_query_string(span: Span, scope: dict[str, Any]) -> None:
 def request_span_details(scope: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """The span's first name: the method alone, until the route is known."""
     return str(scope.get("method", "HTTP")), {}
+
+
+_PROPAGATOR = TraceContextTextMapPropagator()
+
+
+def current_traceparent() -> str | None:
+    """The W3C `traceparent` of the current span, to carry the trace into a job."""
+    carrier: dict[str, str] = {}
+    _PROPAGATOR.inject(carrier)
+    return carrier.get("traceparent")
+
+
+@contextmanager
+def continued_trace(
+    provider: TracerProvider | None, name: str, *, traceparent: str | None, attributes: dict[str, str]
+) -> Iterator[None]:
+    """Run a job as part of the trace that caused it: a CONSUMER span whose parent is
+    `traceparent` (from the message or the event). Without a tracer provider the caller's
+    context is still made current, so outbound requests pass the same trace on."""
+    parent = _PROPAGATOR.extract({"traceparent": traceparent}) if traceparent else None
+    if provider is None:
+        token = otel_context.attach(parent) if parent is not None else None
+        try:
+            yield
+        finally:
+            if token is not None:
+                otel_context.detach(token)
+        return
+    tracer = provider.get_tracer("invoicer.jobs", __version__)
+    with tracer.start_as_current_span(name, context=parent, kind=SpanKind.CONSUMER, attributes=attributes):
+        yield

@@ -46,6 +46,9 @@ class Event(UUIDPrimaryKey, TenantScoped, Base):
     actor_type: Mapped[str] = mapped_column(String(16))  # "user", "api_key" or "system"
     actor_id: Mapped[uuid.UUID | None]
     relayed_at: Mapped[datetime | None]
+    # The W3C trace context of the request that made the change: the relay's fan-out and the
+    # webhook deliveries continue that trace (app/tasks/tracing.py).
+    traceparent: Mapped[str | None] = mapped_column(String(55))
 
 
 # The one column a stored event may change: the relay's mark.

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.errors import NotFoundError
 from app.core.events import EventType
 from app.core.logging.context import current_request_id
+from app.core.tracing import current_traceparent
 from app.models import Event
 from app.services import audit, reports
 
@@ -72,6 +73,7 @@ def record(session: AsyncSession, context: OrgContext, *, type: EventType, data:
         type=type,
         data=data.model_dump(mode="json"),
         request_id=current_request_id(),
+        traceparent=current_traceparent(),
         actor_type=actor_type,
         actor_id=actor_id,
     )

@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import httpx
+from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy.ext.asyncio import AsyncSession
 from uuid_utils.compat import uuid7
 
+from app.core.metrics import JobMetrics
 from app.db.session.tenancy import system_scope
 
 if TYPE_CHECKING:
@@ -30,6 +32,8 @@ class WorkerContext:
     worker_id: str
     # Outbound requests to customers' endpoints (app/clients/webhooks.py): one pooled client.
     http: httpx.AsyncClient
+    metrics: JobMetrics
+    tracer_provider: TracerProvider | None = None
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:

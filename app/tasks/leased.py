@@ -68,6 +68,8 @@ async def run_leased(
         if status is not None and record is not None:
             await record(session, work, outcome, status)
     duration = time.perf_counter() - started
+    context.metrics.duration.labels(task).observe(duration)
+    context.metrics.attempts.labels(task, status.value if status is not None else "lease_lost").inc()
     if status is None:
         logger.warning("job_lease_lost", task=task, work_id=str(work_id), attempt=work.attempts)
     else:

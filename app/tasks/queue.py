@@ -14,9 +14,11 @@ from taskiq import AsyncBroker
 from taskiq.kicker import AsyncKicker
 
 from app.core.logging import get_logger
+from app.core.tracing import current_traceparent
 from app.db.session import on_commit
 
 logger = get_logger(__name__)
+TRACEPARENT_LABEL = "traceparent"
 
 
 class JobQueue:
@@ -38,11 +40,16 @@ class JobQueue:
             self._started = False
             await self.broker.shutdown()
 
-    async def publish(self, task: str, *args: str) -> None:
-        """Publish, and return once the broker has it (RabbitMQ: a publisher confirm)."""
+    async def publish(self, task: str, *args: str, traceparent: str | None = None) -> None:
+        """Publish, and return once the broker has it (RabbitMQ: a publisher confirm).
+
+        The message carries the trace it was sent from (`traceparent`, by default the current
+        span's), so the job's span continues it."""
         if not self._started:
             await self.start()
-        kicker: AsyncKicker[..., None] = AsyncKicker(task_name=task, broker=self.broker, labels={})
+        trace = traceparent or current_traceparent()
+        labels = {TRACEPARENT_LABEL: trace} if trace else {}
+        kicker: AsyncKicker[..., None] = AsyncKicker(task_name=task, broker=self.broker, labels=labels)
         await kicker.kiq(*args)
 
     async def wake(self, task: str, work_id: uuid.UUID) -> None:

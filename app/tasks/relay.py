@@ -40,17 +40,21 @@ async def relay_once(context: WorkerContext, *, after_publish: AfterPublish | No
     settings = context.services.settings
     async with context.unit_of_work() as session:
         batch = (
-            select(Event.id)
+            select(Event.id, Event.traceparent)
             .where(Event.relayed_at.is_(None))
             .order_by(Event.id)
             .limit(settings.outbox_batch_size)
             .with_for_update(skip_locked=True)
         )
-        ids = list(await session.scalars(batch))
-        if not ids:
+        rows = (await session.execute(batch)).all()
+        if not rows:
             return 0
+        ids = [row.id for row in rows]
         jobs = context.services.jobs
-        await asyncio.gather(*(jobs.publish(FAN_OUT_EVENT, str(event_id)) for event_id in ids))
+        # Each fan-out continues the trace of the request that committed its event.
+        await asyncio.gather(
+            *(jobs.publish(FAN_OUT_EVENT, str(row.id), traceparent=row.traceparent) for row in rows)
+        )
         if after_publish is not None:
             await after_publish()
         await session.execute(

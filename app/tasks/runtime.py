@@ -15,25 +15,33 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Any
 
-from taskiq import AsyncBroker, TaskiqScheduler
+from opentelemetry.sdk.trace import TracerProvider
+from structlog.contextvars import bound_contextvars
+from taskiq import AsyncBroker, Context, TaskiqDepends, TaskiqScheduler
 from taskiq.api import run_receiver_task, run_scheduler_task
 from taskiq.schedule_sources import LabelScheduleSource
 
 from app.clients.webhooks import create_webhook_client
 from app.core.logging import get_logger
+from app.core.metrics import JobMetrics
+from app.core.tracing import continued_trace
 from app.tasks import catalogue
 from app.tasks.broker import InProcessBroker
 from app.tasks.context import WorkerContext, new_worker_id
 from app.tasks.periodic import run_periodic
+from app.tasks.queue import TRACEPARENT_LABEL
 from app.tasks.registry import PERIODIC_TASKS, WORK_TASKS, PeriodicTask, WorkTask
 from app.tasks.relay import Relay
-from app.tasks.sweeper import sweep_once
+from app.tasks.sweeper import measure_backlog, sweep_once
 from app.wiring import AppServices
 
 logger = get_logger(__name__)
+# How often the backlog gauges are refreshed (two small counts per table).
+BACKLOG_MEASURE_SECONDS = 5.0
 assert catalogue.TASK_MODULES  # imported for its registrations
 
 
@@ -55,22 +63,36 @@ def register_tasks(
         finally:
             in_flight.discard(task)
 
-    def work(spec: WorkTask) -> Callable[[str], Awaitable[None]]:
-        async def run(work_id: str) -> None:
+    def traced(name: str, message: Context, attributes: dict[str, str]) -> AbstractContextManager[None]:
+        # The job's span continues the trace of whoever published it (a request, the relay).
+        traceparent = message.message.labels.get(TRACEPARENT_LABEL)
+        return continued_trace(
+            context().tracer_provider,
+            f"job {name}",
+            traceparent=str(traceparent) if traceparent else None,
+            attributes={"job.task": name, **attributes},
+        )
+
+    def work(spec: WorkTask) -> Callable[..., Awaitable[None]]:
+        async def run(work_id: str, message: Context = TaskiqDepends()) -> None:  # noqa: B008 - taskiq's injection
             try:
                 parsed = uuid.UUID(work_id)
             except (ValueError, TypeError):
                 # A poison message: no row can be behind it. Acknowledged and dropped.
                 logger.error("job_message_invalid", task=spec.name)
                 return
-            with tracked():
+            with (
+                tracked(),
+                traced(spec.name, message, {"job.id": work_id}),
+                bound_contextvars(work_id=work_id),  # on every log line of the job
+            ):
                 await spec.handler(context(), parsed)
 
         return run
 
-    def periodic(spec: PeriodicTask) -> Callable[[], Awaitable[None]]:
-        async def run() -> None:
-            with tracked():
+    def periodic(spec: PeriodicTask) -> Callable[..., Awaitable[None]]:
+        async def run(message: Context = TaskiqDepends()) -> None:  # noqa: B008 - taskiq's injection
+            with tracked(), traced(spec.name, message, {}):
                 await run_periodic(context(), spec)
 
         return run
@@ -88,10 +110,22 @@ def create_scheduler(broker: AsyncBroker) -> TaskiqScheduler:
 class JobRuntime:
     """Started and stopped by its process; `consume`: read the broker's queue (a worker)."""
 
-    def __init__(self, services: AppServices, *, consume: bool, schedule: bool) -> None:
+    def __init__(
+        self,
+        services: AppServices,
+        *,
+        consume: bool,
+        schedule: bool,
+        metrics: JobMetrics | None = None,
+        tracer_provider: TracerProvider | None = None,
+    ) -> None:
         self.services = services
         self.context = WorkerContext(
-            services=services, worker_id=new_worker_id(), http=create_webhook_client(services.settings)
+            services=services,
+            worker_id=new_worker_id(),
+            http=create_webhook_client(services.settings),
+            metrics=metrics or JobMetrics(),
+            tracer_provider=tracer_provider,
         )
         self.relay = Relay(self.context)
         self._consume = consume
@@ -99,6 +133,11 @@ class JobRuntime:
         self._loops: list[asyncio.Task[None]] = []
         self._receiver: asyncio.Task[None] | None = None
         self._in_flight: set[asyncio.Task[Any]] = set()
+
+    @property
+    def consuming(self) -> bool:
+        """A worker's receiver is running (it ends only when stopped or broken)."""
+        return self._receiver is not None and not self._receiver.done()
 
     @property
     def broker(self) -> AsyncBroker:
@@ -127,9 +166,14 @@ class JobRuntime:
 
     async def _sweep_forever(self) -> None:
         interval = self.services.settings.job_sweep_interval_seconds
+        last_measured = 0.0
+        loop = asyncio.get_running_loop()
         while True:
             try:
                 await sweep_once(self.context)
+                if loop.time() - last_measured >= BACKLOG_MEASURE_SECONDS:
+                    last_measured = loop.time()
+                    await measure_backlog(self.context)
             except Exception:
                 logger.exception("sweep_failed")
             await asyncio.sleep(interval)

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy import func, select
+
 from app.core.logging import get_logger
-from app.models import Job
+from app.models import Event, Job
 from app.models.base import utcnow
-from app.models.job import LeasedWork
+from app.models.job import LeasedWork, WorkStatus
 from app.services import leases
 from app.tasks.context import WorkerContext
 from app.tasks.names import SEND_EMAIL
@@ -59,3 +61,22 @@ async def sweep_once(context: WorkerContext) -> int:
             await context.services.jobs.wake(swept.task, work_id)
         woken += len(due)
     return woken
+
+
+async def measure_backlog(context: WorkerContext) -> None:
+    """The queue's depth and age, for the gauges: from the database, where the truth is."""
+    metrics = context.metrics
+    now = utcnow()
+    async with context.unit_of_work() as session:
+        for swept in SWEPT:
+            model = swept.model
+            table = model.__tablename__  # type: ignore[attr-defined]
+            pending = model.status == WorkStatus.PENDING
+            count = await session.scalar(select(func.count()).where(pending))
+            oldest = await session.scalar(select(func.min(model.next_attempt_at)).where(pending))
+            metrics.backlog.labels(table).set(count or 0)
+            metrics.oldest_due_age.labels(table).set(max((now - oldest).total_seconds(), 0) if oldest else 0)
+        unrelayed = Event.relayed_at.is_(None)
+        metrics.outbox_backlog.set(await session.scalar(select(func.count()).where(unrelayed)) or 0)
+        oldest_event = await session.scalar(select(func.min(Event.occurred_at)).where(unrelayed))
+        metrics.outbox_age.set((now - oldest_event).total_seconds() if oldest_event else 0)

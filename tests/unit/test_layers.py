@@ -19,6 +19,7 @@ UNIT_OF_WORK_OPENERS = {
     "app/api/dependencies/core.py",
     "app/api/dependencies/background.py",
     "app/cli.py",
+    "app/tasks/context.py",  # the workers' jobs: one unit of work per step of a job
 }
 # The named uses of `Database.autocommit()` (see app/db/session/__init__.py).
 AUTOCOMMIT_READERS = {

@@ -1,4 +1,4 @@
-"""jobs: durable background work (emails), periodic run keys, and the outbox's wake-up
+"""jobs: durable background work (emails), periodic run keys, the outbox's wake-up and trace context
 
 Revision ID: 0015_jobs
 Revises: 0014_attachments
@@ -96,6 +96,8 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(length=1000), nullable=True),
         sa.PrimaryKeyConstraint("name", "slot", name=op.f("pk_periodic_runs")),
     )
+    with op.batch_alter_table("events") as batch:
+        batch.add_column(sa.Column("traceparent", sa.String(length=55), nullable=True))
     if is_postgresql():
         op.execute(NOTIFY_FUNCTION)
         op.execute(NOTIFY_TRIGGER)
