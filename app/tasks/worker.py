@@ -105,7 +105,8 @@ async def is_ready(runtime: JobRuntime) -> bool:
     broker = runtime.broker
     if isinstance(broker, AioPikaBroker):
         consumer = broker.read_conn
-        if consumer is None or consumer.is_closed or not runtime.consuming:
+        # A robust connection is not "closed" while it reconnects: ask whether it is connected.
+        if consumer is None or not consumer.connected.is_set() or not runtime.consuming:
             return False
     try:
         async with asyncio.timeout(runtime.services.settings.health_check_timeout_seconds):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, Select, func, select, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.models import AuthSession, User
@@ -53,5 +53,15 @@ async def update_user(database_url: str, address: str, **values: Any) -> None:
     try:
         async with engine.begin() as connection:
             await connection.execute(update(User).where(User.email == address).values(**values))
+    finally:
+        await engine.dispose()
+
+
+async def rows_of(database_url: str, query: Select[Any]) -> list[Row[Any]]:
+    """The rows `query` returns, read as the database's owner (no tenant scope applies)."""
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            return list((await connection.execute(query)).all())
     finally:
         await engine.dispose()
