@@ -150,9 +150,7 @@ def scheduler() -> None:
 
     settings = _settings()
     if settings.effective_job_runner != "worker":
-        typer.echo(
-            "`invoicer scheduler` needs BROKER_URL (embedded: the API schedules).", err=True
-        )
+        typer.echo("`invoicer scheduler` needs BROKER_URL (embedded: the API schedules).", err=True)
         raise typer.Exit(code=2)
     asyncio.run(run_scheduler(settings))
 

@@ -57,7 +57,7 @@ async def update_user(database_url: str, address: str, **values: Any) -> None:
         await engine.dispose()
 
 
-async def rows_of(database_url: str, query: Select[Any]) -> list[Row[Any]]:
+async def rows_of(database_url: str, query: Select[*tuple[Any, ...]]) -> list[Row[*tuple[Any, ...]]]:
     """The rows `query` returns, read as the database's owner (no tenant scope applies)."""
     engine = create_async_engine(database_url)
     try:
