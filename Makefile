@@ -14,7 +14,7 @@ unexport PYTHONDONTWRITEBYTECODE
 # pytest-xdist worker processes for the suite.
 TEST_WORKERS ?= 2
 
-.PHONY: help uv sync node run dev serve migrate seed lint fmt typecheck test test-fast test-sqlite test-postgres bench-login bench-reads bench-tenant bench-invoices bench-exports bench-server bench-profile bench-memory bench-soak bench-uploads mutation clean
+.PHONY: help uv sync node run dev serve migrate seed worker scheduler lint fmt typecheck test test-fast test-sqlite test-postgres bench-login bench-reads bench-tenant bench-invoices bench-exports bench-server bench-profile bench-memory bench-soak bench-uploads mutation clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -52,6 +52,12 @@ dev: sync ## As `make run`, restarting the server whenever code under app/ chang
 
 migrate: sync ## Apply pending migrations to DATABASE_URL (or MIGRATION_DATABASE_URL)
 	@$(UV) run --frozen invoicer migrate
+
+worker: sync ## Full mode: run jobs from BROKER_URL, the outbox relay and the sweeper (docs/jobs.md)
+	@$(UV) run --frozen invoicer worker
+
+scheduler: sync ## Full mode: send the periodic jobs to BROKER_URL on their schedules (safe to run twice)
+	@$(UV) run --frozen invoicer scheduler
 
 seed: sync ## Seed demo data (idempotent)
 	@$(UV) run --frozen invoicer seed-demo
