@@ -144,6 +144,10 @@ async def release_expired(session: AsyncSession, model: type[LeasedWork], *, now
     """Leases whose worker vanished: back to pending (due now), or dead if that was the last
     attempt. Returns how many rows moved."""
     expired = and_(model.status == WorkStatus.RUNNING, model.lease_expires_at < now)
+    # A read first: this runs every second, and on SQLite an UPDATE takes the write lock even
+    # when it matches nothing.
+    if await session.scalar(select(model.id).where(expired).limit(1)) is None:  # type: ignore[attr-defined]
+        return 0
     released = 0
     for exhausted, status in ((False, WorkStatus.PENDING), (True, WorkStatus.DEAD)):
         bound = model.attempts >= model.max_attempts if exhausted else model.attempts < model.max_attempts
