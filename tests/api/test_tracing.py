@@ -8,10 +8,11 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import REDIS_URL, ClientFactory
-from tests.support.accounts import bearer
+from tests.support.accounts import PASSWORD, bearer
 from tests.support.factories import account_with_tokens
 from tests.support.logs import json_log_lines
 from tests.support.otlp import OtlpSink
+from tests.support.smtp import MailSink
 
 pytestmark = pytest.mark.anyio
 
@@ -79,3 +80,27 @@ async def test_tracing_is_off_without_an_endpoint(make_client: ClientFactory, ot
         assert client.app.state.tracer_provider is None  # type: ignore[attr-defined]
         assert (await client.get("/api/v1/users/me")).status_code == 401
     assert otlp.spans == []
+
+
+async def test_a_job_continues_the_trace_of_the_request_that_queued_it(
+    make_client: ClientFactory, otlp: OtlpSink, mail: MailSink
+) -> None:
+    """The password-changed notice is a durable job: its span joins the request's trace."""
+    async with make_client(otel_exporter_otlp_endpoint=otlp.url) as client:
+        tokens = await account_with_tokens(client, "noticed@example.com")
+        response = await client.post(
+            "/api/v1/users/me/password",
+            json={"current_password": PASSWORD, "new_password": "a brand new passphrase 2026"},
+            headers={**bearer(tokens["access_token"]), "traceparent": f"00-{CALLER_TRACE}-{CALLER_SPAN}-01"},
+        )
+        assert response.status_code == 204
+        assert mail.last_to("noticed@example.com").subject == "Your Invoicer password was changed"
+    in_trace = {span.span_id: span for span in otlp.spans if span.trace_id == CALLER_TRACE}
+    [server] = [span for span in in_trace.values() if span.parent_span_id == CALLER_SPAN]
+    [job] = [span for span in in_trace.values() if span.name == "job emails.send"]
+    assert job.attributes["job.task"] == "emails.send"
+    # The job's parent is a span of the request (its commit's), so it hangs under the request.
+    ancestor = in_trace.get(job.parent_span_id)
+    while ancestor is not None and ancestor.span_id != server.span_id:
+        ancestor = in_trace.get(ancestor.parent_span_id)
+    assert ancestor is server
