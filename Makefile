@@ -14,7 +14,7 @@ unexport PYTHONDONTWRITEBYTECODE
 # pytest-xdist worker processes for the suite.
 TEST_WORKERS ?= 2
 
-.PHONY: help uv sync node run dev serve migrate seed worker scheduler lint fmt typecheck test test-fast test-sqlite test-postgres bench-login bench-reads bench-tenant bench-invoices bench-exports bench-server bench-profile bench-memory bench-soak bench-uploads mutation clean
+.PHONY: help uv sync node run dev serve migrate seed worker scheduler lint fmt typecheck test test-fast test-sqlite test-postgres bench-login bench-reads bench-tenant bench-invoices bench-exports bench-webhooks bench-server bench-profile bench-memory bench-soak bench-uploads mutation clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -103,6 +103,9 @@ bench-invoices: sync ## Invoice list and draft creation vs bare asyncpg routes, 
 
 bench-exports: sync ## Exports of 10,000 and 100,000 invoices: rows/s, server RSS growth; report cache and stampede (PostgreSQL, Redis)
 	@$(UV) run --frozen python bench/exports.py
+
+bench-webhooks: sync ## Event → webhook latency at 50 events/s and deliveries/s per worker vs a bare consumer, worker RSS (PostgreSQL, Redis, RabbitMQ)
+	@$(UV) run --frozen python bench/webhooks.py
 
 bench-server: sync ## The bounded HTTP protocol vs uvicorn's stock one, same run (needs wrk; SQLite)
 	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 2; }

@@ -99,7 +99,8 @@ def _wait_until_ready(base_url: str) -> None:
 UNREFUSING_RATE_LIMITS = {"RATE_LIMIT_API": "100000000/minute", "RATE_LIMIT_API_ORG": "100000000/minute"}
 
 
-def _environment(owner_url: str, extra_env: dict[str, str]) -> dict[str, str]:
+def stack_environment(owner_url: str, extra_env: dict[str, str]) -> dict[str, str]:
+    """The environment of an `invoicer` process of the stack (server, worker) on `owner_url`."""
     return {
         **os.environ,
         **UNREFUSING_RATE_LIMITS,
@@ -125,7 +126,7 @@ def seeded_database() -> Iterator[str]:
         for command in (["migrate"], ["seed-demo"]):
             subprocess.run(
                 [sys.executable, "-m", "app.cli", *command],
-                env=_environment(url, {}),
+                env=stack_environment(url, {}),
                 check=True,
                 capture_output=True,
             )
@@ -142,7 +143,7 @@ def seeded_server(*, extra_env: dict[str, str], serve_script: Path | None = None
     """
     port = free_port()
     with seeded_database() as url:
-        env = _environment(url, {"PORT": str(port), **extra_env})
+        env = stack_environment(url, {"PORT": str(port), **extra_env})
         serve = [sys.executable, *([str(serve_script)] if serve_script else ["-m", "app.cli", "serve"])]
         server = subprocess.Popen(serve, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
