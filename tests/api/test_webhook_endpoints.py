@@ -3,12 +3,14 @@ the audit trail, URLs we never send to (SSRF), and hostile input on every write.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 import httpx
 import pytest
 
 from app.core.permissions import Role
+from app.core.security.ssrf import TargetPolicy, TargetRefusedError, resolve_target
 from tests.conftest import ClientFactory
 from tests.support.tenants import Tenant, make_tenant
 from tests.support.webhook_receiver import create_endpoint
@@ -291,3 +293,38 @@ async def test_other_organizations_endpoints_are_not_found(client: httpx.AsyncCl
         f"/api/v1/orgs/{acme.outsider_org_id}/webhook-endpoints", headers=acme.outsider
     )
     assert listed_elsewhere.json()["items"] == []
+
+
+def _resolver(*answers: str) -> Any:
+    async def resolve(_host: str, _port: int) -> list[Any]:
+        return [ipaddress.ip_address(answer) for answer in answers]
+
+    return resolve
+
+
+@pytest.mark.parametrize(
+    ("answers", "refused"),
+    [
+        (("93.184.215.14",), False),
+        (("2606:2800:21f:cb07:6820:80da:af6b:8b2c",), False),
+        (("93.184.215.14", "127.0.0.1"), True),  # any forbidden address refuses the host
+        (("10.0.0.7",), True),
+        (("169.254.169.254",), True),
+        (("::ffff:169.254.169.254",), True),
+        (("64:ff9b::a9fe:a9fe",), True),  # NAT64 of 169.254.169.254
+        (("fe80::1",), True),
+        (("192.0.2.1",), True),  # documentation: not routable
+    ],
+)
+async def test_every_resolved_address_is_checked(answers: tuple[str, ...], refused: bool) -> None:
+    """What a delivery checks after resolving: a name whose DNS answer includes one forbidden
+    address (a rebinding attempt) is refused; otherwise the first address is the one used."""
+    policy = TargetPolicy(allow_private=False, require_https=True)
+    url = "https://hooks.example.com:8443/x"
+    if refused:
+        with pytest.raises(TargetRefusedError):
+            await resolve_target(url, policy, timeout_seconds=1, resolver=_resolver(*answers))
+    else:
+        target = await resolve_target(url, policy, timeout_seconds=1, resolver=_resolver(*answers))
+        assert target.address == ipaddress.ip_address(answers[0])
+        assert (target.host, target.port) == ("hooks.example.com", 8443)
