@@ -16,6 +16,7 @@ from app.models.one_time_token import OneTimeToken, TokenPurpose
 from app.models.organization import Membership, Organization
 from app.models.payment import Payment, PaymentMethod
 from app.models.user import User
+from app.models.webhook import WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint
 
 __all__ = [
     "ApiKey",
@@ -45,5 +46,8 @@ __all__ = [
     "RefreshToken",
     "TokenPurpose",
     "User",
+    "WebhookDelivery",
+    "WebhookDeliveryAttempt",
+    "WebhookEndpoint",
     "WorkStatus",
 ]

@@ -416,7 +416,8 @@ async def test_the_api_role_may_only_stamp_relayed_at(
         ):
             with pytest.raises(DBAPIError, match="permission denied"):
                 await as_the_api(statement)
-        assert await as_the_api("UPDATE events SET relayed_at = now() WHERE relayed_at IS NULL") == 1
+        # The relay has stamped it already (the fan-out ran): the API role may stamp it again.
+        assert await as_the_api("UPDATE events SET relayed_at = now()") == 1
     finally:
         await engine.dispose()
     [event] = await events(client, acme)

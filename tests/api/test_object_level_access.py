@@ -81,6 +81,29 @@ async def _event(client: httpx.AsyncClient, acme: Tenant) -> str:
     return str(listed.json()["items"][0]["id"])
 
 
+async def _webhook_endpoint(client: httpx.AsyncClient, acme: Tenant) -> str:
+    created = await client.post(
+        acme.path("/webhook-endpoints"),
+        headers=acme.auth[Role.OWNER],
+        json={"url": "https://hooks.acme.invalid/", "event_types": ["invoice.paid"]},
+    )
+    assert created.status_code == 201, created.text
+    return str(created.json()["id"])
+
+
+async def _webhook_delivery(client: httpx.AsyncClient, acme: Tenant) -> str:
+    """A ping of the endpoint `_webhook_endpoint` made just before (the newest)."""
+    newest = await client.get(
+        acme.path("/webhook-endpoints"), headers=acme.auth[Role.OWNER], params={"limit": 1}
+    )
+    endpoint_id = newest.json()["items"][0]["id"]
+    sent = await client.post(
+        acme.path(f"/webhook-endpoints/{endpoint_id}/ping"), headers=acme.auth[Role.OWNER]
+    )
+    assert sent.status_code == 202, sent.text
+    return str(sent.json()["id"])
+
+
 # Per path parameter: how to make an object of Acme's that the parameter names.
 OBJECTS: dict[str, ObjectMaker] = {
     "user_id": _member,
@@ -90,6 +113,8 @@ OBJECTS: dict[str, ObjectMaker] = {
     "invoice_id": _invoice,
     "attachment_id": _attachment,  # after invoice_id: it attaches to that invoice
     "event_id": _event,
+    "endpoint_id": _webhook_endpoint,
+    "delivery_id": _webhook_delivery,  # after endpoint_id: a ping of that endpoint
 }
 # What must still be listed in Acme afterwards, per parameter: (list path, formatted with the
 # objects' ids, and the item field).
@@ -101,6 +126,8 @@ LISTED_AT: dict[str, tuple[str, str]] = {
     "invoice_id": ("/invoices", "id"),
     "attachment_id": ("/invoices/{invoice_id}/attachments", "id"),
     "event_id": ("/events", "id"),
+    "endpoint_id": ("/webhook-endpoints", "id"),
+    "delivery_id": ("/webhook-endpoints/{endpoint_id}/deliveries", "id"),
 }
 
 OBJECT_OPERATIONS = sorted(

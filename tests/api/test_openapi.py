@@ -99,6 +99,32 @@ OPERATION_IDS = {
     ): "attachments-delete_attachment",
     ("GET", "/api/v1/orgs/{org_id}/events"): "events-list_events",
     ("GET", "/api/v1/orgs/{org_id}/events/{event_id}"): "events-get_event",
+    ("POST", "/api/v1/orgs/{org_id}/webhook-endpoints"): "webhooks-create_webhook_endpoint",
+    ("GET", "/api/v1/orgs/{org_id}/webhook-endpoints"): "webhooks-list_webhook_endpoints",
+    ("GET", "/api/v1/orgs/{org_id}/webhook-endpoints/{endpoint_id}"): "webhooks-get_webhook_endpoint",
+    ("PATCH", "/api/v1/orgs/{org_id}/webhook-endpoints/{endpoint_id}"): "webhooks-update_webhook_endpoint",
+    ("DELETE", "/api/v1/orgs/{org_id}/webhook-endpoints/{endpoint_id}"): "webhooks-delete_webhook_endpoint",
+    (
+        "POST",
+        "/api/v1/orgs/{org_id}/webhook-endpoints/{endpoint_id}/rotate-secret",
+    ): "webhooks-rotate_webhook_secret",
+    ("POST", "/api/v1/orgs/{org_id}/webhook-endpoints/{endpoint_id}/ping"): "webhooks-ping_webhook_endpoint",
+    (
+        "POST",
+        "/api/v1/orgs/{org_id}/webhook-endpoints/{endpoint_id}/replay",
+    ): "webhooks-replay_webhook_endpoint",
+    (
+        "GET",
+        "/api/v1/orgs/{org_id}/webhook-endpoints/{endpoint_id}/deliveries",
+    ): "webhooks-list_webhook_deliveries",
+    (
+        "GET",
+        "/api/v1/orgs/{org_id}/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}",
+    ): "webhooks-get_webhook_delivery",
+    (
+        "POST",
+        "/api/v1/orgs/{org_id}/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/replay",
+    ): "webhooks-replay_webhook_delivery",
     ("GET", "/api/v1/orgs/{org_id}/features"): "organizations-read_features",
     ("POST", "/api/v1/orgs/{org_id}/invitations"): "invitations-create_invitation",
     ("GET", "/api/v1/orgs/{org_id}/invitations"): "invitations-list_invitations",

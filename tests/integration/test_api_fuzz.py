@@ -313,6 +313,7 @@ def live_api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
             # The fuzzer makes an organization for each case that spends one.
             "MAX_ORGANIZATIONS_PER_USER": "10000",
             "MAX_API_KEYS_PER_ORG": "10000",
+            "WEBHOOK_MAX_ENDPOINTS_PER_ORG": "10000",
             "RATE_LIMIT_API_ROUTES": "{}",
         }
         for command in (["seed-demo"], ["grant-platform-admin", ADMIN_EMAIL]):

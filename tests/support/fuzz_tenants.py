@@ -25,6 +25,8 @@ from tests.support.factories import add_member, add_membership, make_invitation,
 
 Operation = tuple[str, str]
 ORG = "/api/v1/orgs/{org_id}"
+# Public in form, never resolving (RFC 2606 `.invalid`): registration admits it, deliveries fail.
+FUZZ_WEBHOOK_URL = "https://hooks.fuzz.invalid/invoicer"
 
 
 @dataclass
@@ -77,6 +79,8 @@ class TenantValues:
         case.path_parameters["org_id"] = self.acme_id
         if path.startswith((f"{ORG}/customers", f"{ORG}/invoices", f"{ORG}/events")):
             self._fill_billing(case, operation)
+        elif path.startswith(f"{ORG}/webhook-endpoints"):
+            self._fill_webhooks(case, operation)
         elif operation == ("DELETE", ORG):
             org_id, slug = self._new_organization(second_owner=False)
             case.path_parameters["org_id"] = org_id
@@ -127,6 +131,31 @@ class TenantValues:
         if isinstance(case.body, dict) and "customer_id" in case.body:
             # A real customer, so that a body otherwise valid is one the API accepts.
             case.body["customer_id"], _ = self._new_customer()
+
+    def _fill_webhooks(self, case: Any, operation: Operation) -> None:
+        """An endpoint of its own per case (PATCH, DELETE and rotation spend it), a ping of it
+        for the delivery routes, and a URL the SSRF rules admit (it never resolves: `.invalid`)."""
+        path = operation[1]
+        if "{endpoint_id}" in path:
+            case.path_parameters["endpoint_id"], etag = self._new_endpoint()
+            if operation[0] in ("PATCH", "DELETE"):
+                case.headers = {**(case.headers or {}), "If-Match": etag}
+        if "{delivery_id}" in path:
+            case.path_parameters["delivery_id"] = self._new_ping(case.path_parameters["endpoint_id"])
+        if isinstance(case.body, dict) and "url" in case.body:
+            case.body["url"] = FUZZ_WEBHOOK_URL
+
+    def _new_endpoint(self) -> tuple[str, str]:
+        created = self._call(
+            "POST",
+            f"/api/v1/orgs/{self.acme_id}/webhook-endpoints",
+            json={"url": FUZZ_WEBHOOK_URL, "event_types": ["invoice.paid"]},
+        )
+        return str(created.json()["id"]), created.headers["ETag"]
+
+    def _new_ping(self, endpoint_id: str) -> str:
+        sent = self._call("POST", f"/api/v1/orgs/{self.acme_id}/webhook-endpoints/{endpoint_id}/ping")
+        return str(sent.json()["id"])
 
     @property
     def acme_id(self) -> str:

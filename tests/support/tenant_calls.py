@@ -100,6 +100,35 @@ CALLS: dict[tuple[str, str], Call] = {
     ("DELETE", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/attachments/{attachment_id}"): Call(
         path_params={"invoice_id": MISSING, "attachment_id": MISSING}
     ),
+    ("POST", "/api/v1/orgs/{org_id}/webhook-endpoints"): Call(body={"url": "", "event_types": []}),
+    ("GET", "/api/v1/orgs/{org_id}/webhook-endpoints"): Call(),
+    ("GET", "/api/v1/orgs/{org_id}/webhook-endpoints/{endpoint_id}"): Call(
+        path_params={"endpoint_id": MISSING}
+    ),
+    ("PATCH", "/api/v1/orgs/{org_id}/webhook-endpoints/{endpoint_id}"): Call(
+        path_params={"endpoint_id": MISSING}, body={"enabled": False}, headers={"If-Match": '"1"'}
+    ),
+    ("DELETE", "/api/v1/orgs/{org_id}/webhook-endpoints/{endpoint_id}"): Call(
+        path_params={"endpoint_id": MISSING}, headers={"If-Match": '"1"'}
+    ),
+    ("POST", "/api/v1/orgs/{org_id}/webhook-endpoints/{endpoint_id}/rotate-secret"): Call(
+        path_params={"endpoint_id": MISSING}
+    ),
+    ("POST", "/api/v1/orgs/{org_id}/webhook-endpoints/{endpoint_id}/ping"): Call(
+        path_params={"endpoint_id": MISSING}
+    ),
+    ("POST", "/api/v1/orgs/{org_id}/webhook-endpoints/{endpoint_id}/replay"): Call(
+        path_params={"endpoint_id": MISSING}, body={"since": "2026-01-01T00:00:00Z"}
+    ),
+    ("GET", "/api/v1/orgs/{org_id}/webhook-endpoints/{endpoint_id}/deliveries"): Call(
+        path_params={"endpoint_id": MISSING}
+    ),
+    ("GET", "/api/v1/orgs/{org_id}/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}"): Call(
+        path_params={"endpoint_id": MISSING, "delivery_id": MISSING}
+    ),
+    ("POST", "/api/v1/orgs/{org_id}/webhook-endpoints/{endpoint_id}/deliveries/{delivery_id}/replay"): Call(
+        path_params={"endpoint_id": MISSING, "delivery_id": MISSING}
+    ),
     ("GET", "/api/v1/orgs/{org_id}/events"): Call(),
     ("GET", "/api/v1/orgs/{org_id}/events/{event_id}"): Call(path_params={"event_id": MISSING}),
 }

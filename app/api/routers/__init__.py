@@ -23,6 +23,7 @@ from app.api.routers import (
     payments,
     reports,
     users,
+    webhooks,
 )
 
 API_PREFIX = "/api/v1"
@@ -53,6 +54,7 @@ def build_api_router() -> APIRouter:
     authenticated.include_router(attachments.router)
     authenticated.include_router(events.router)
     authenticated.include_router(reports.router)
+    authenticated.include_router(webhooks.router)
     authenticated.include_router(invitations.router)
     authenticated.include_router(invitations.answers)
     api.include_router(authenticated)

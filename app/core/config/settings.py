@@ -270,6 +270,58 @@ class Settings(BaseSettings):
     )
     outbox_batch_size: int = Field(default=100, ge=1, le=10_000)
 
+    # --- webhooks (app/tasks/webhooks.py, docs/webhooks.md) ----------------------------------
+    webhook_require_https: bool | None = Field(
+        default=None,
+        description="Endpoint URLs must be https. Default: required outside dev and test.",
+    )
+    webhook_allow_private_targets: bool = Field(
+        default=False,
+        description="Admit loopback and private addresses as webhook targets (tests, the embedded "
+        "mode on one machine). Link-local and cloud-metadata addresses stay refused.",
+    )
+    webhook_max_endpoints_per_org: int = Field(
+        default=20, ge=1, le=10_000, description="Webhook endpoints one organization may have (409 beyond)."
+    )
+    webhook_secret_rotation_grace_seconds: float = Field(
+        default=24 * 3600,
+        ge=0,
+        le=30 * 24 * 3600,
+        description="After a secret rotation, deliveries are signed with the old secret too for this long.",
+    )
+    webhook_disable_after_seconds: float = Field(
+        default=5 * 24 * 3600,
+        gt=0,
+        description="An endpoint whose deliveries failed for this long since its last success is disabled.",
+    )
+    webhook_retry_schedule_seconds: list[float] = Field(
+        default_factory=lambda: [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0],
+        min_length=1,
+        max_length=20,
+        description="Seconds between a delivery's attempts (JSON list); dead after the last.",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=15.0, gt=0, le=60, description="A delivery attempt's whole budget: connect, send, read."
+    )
+    webhook_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    webhook_dns_timeout_seconds: float = Field(
+        default=2.0, gt=0, le=30, description="Resolving an endpoint's host (registration and delivery)."
+    )
+    webhook_max_connections: int = Field(default=100, ge=1, le=10_000)
+    webhook_max_keepalive_connections: int = Field(default=20, ge=0, le=10_000)
+    webhook_max_response_bytes: int = Field(
+        default=1024,
+        ge=0,
+        le=1_048_576,
+        description="Read at most this much of a receiver's answer (the rest is never read).",
+    )
+    webhook_delivery_retention_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="Finished deliveries (and their attempts) are purged after this.",
+    )
+
     # --- logging ------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["console", "json"] | None = Field(
@@ -517,6 +569,12 @@ class Settings(BaseSettings):
         return api_user if api_user and api_user != owner else None
 
     @property
+    def effective_webhook_require_https(self) -> bool:
+        if self.webhook_require_https is not None:
+            return self.webhook_require_https
+        return self.app_env not in ("dev", "test")
+
+    @property
     def effective_job_runner(self) -> Literal["in_process", "worker"]:
         if self.job_runner is not None:
             return self.job_runner
@@ -606,6 +664,13 @@ class Settings(BaseSettings):
             )
         if self.email_transport != "smtp":
             problems.append("EMAIL_TRANSPORT must be smtp (file is for development)")
+        if self.webhook_allow_private_targets:
+            problems.append(
+                "WEBHOOK_ALLOW_PRIVATE_TARGETS is on: customers' webhook URLs could reach this "
+                "network's private and loopback addresses (SSRF)"
+            )
+        if not self.effective_webhook_require_https:
+            problems.append("WEBHOOK_REQUIRE_HTTPS is off: webhook payloads would travel unencrypted")
         if not (self.smtp_starttls or self.smtp_use_tls or self.smtp_allow_plaintext):
             problems.append(
                 "SMTP without TLS: set SMTP_STARTTLS or SMTP_USE_TLS "

@@ -74,6 +74,9 @@ from app.core.errors.client import (
     UnprocessableError,
     UnsupportedMediaTypeError,
     ValidationFailedError,
+    WebhookDeliveryInProgressError,
+    WebhookEndpointDisabledError,
+    WebhookEndpointLimitError,
 )
 from app.core.errors.server import HttpError, RequestTimeoutError, ServiceUnavailableError
 
@@ -141,6 +144,9 @@ __all__ = [
     "UnsupportedGrantTypeError",
     "UnsupportedMediaTypeError",
     "ValidationFailedError",
+    "WebhookDeliveryInProgressError",
+    "WebhookEndpointDisabledError",
+    "WebhookEndpointLimitError",
     "catalogue",
     "error_for_status",
     "problem_type_for",

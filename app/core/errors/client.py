@@ -148,6 +148,24 @@ class ApiKeyLimitError(ConflictError):
     when = "the organization already has `MAX_API_KEYS_PER_ORG` live API keys: revoke one first"
 
 
+class WebhookEndpointLimitError(ConflictError):
+    code = "webhook_endpoint_limit"
+    title = "Too many webhook endpoints"
+    when = "the organization already has `WEBHOOK_MAX_ENDPOINTS_PER_ORG` webhook endpoints: delete one first"
+
+
+class WebhookEndpointDisabledError(ConflictError):
+    code = "webhook_endpoint_disabled"
+    title = "Webhook endpoint disabled"
+    when = "pinging or replaying to a disabled endpoint: enable it first (`PATCH` with `enabled: true`)"
+
+
+class WebhookDeliveryInProgressError(ConflictError):
+    code = "webhook_delivery_in_progress"
+    title = "Delivery in progress"
+    when = "replaying a delivery while an attempt of it is running: wait for its outcome"
+
+
 class CustomerHasInvoicesError(ConflictError):
     code = "customer_has_invoices"
     title = "Customer has invoices"
