@@ -35,16 +35,20 @@ def signature(key: bytes, *, message_id: str, timestamp: int, body: bytes) -> st
 
 
 def delivery_headers(
-    *, message_id: str, timestamp: int, body: bytes, keys: Sequence[bytes]
+    *, message_id: str, timestamp: int, body: bytes, keys: Sequence[bytes], traceparent: str | None = None
 ) -> dict[str, str]:
     """Every header of one attempt's request, besides `Host` and `User-Agent`: the one place
-    they are built (trace context would be added here)."""
+    they are built. `traceparent` (W3C) puts the receiver's handling in the trace of the change
+    that caused the event."""
     signatures = " ".join(
         signature(key, message_id=message_id, timestamp=timestamp, body=body) for key in keys
     )
-    return {
+    headers = {
         "content-type": "application/json",
         "webhook-id": message_id,
         "webhook-timestamp": str(timestamp),
         "webhook-signature": signatures,
     }
+    if traceparent is not None:
+        headers["traceparent"] = traceparent
+    return headers

@@ -29,8 +29,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.clients import webhooks as webhook_client
 from app.core.config import Settings
 from app.core.logging import get_logger
+from app.core.metrics import JobMetrics
 from app.core.security.sealing import UnsealableError
 from app.core.security.ssrf import Target, TargetRefusedError, resolve_target
+from app.core.tracing import current_traceparent
 from app.db.session.tenancy import bind_organization
 from app.models import Event, WebhookDelivery, WebhookEndpoint
 from app.models.base import utcnow
@@ -100,6 +102,8 @@ class _Attempt:
     record: AttemptRecord | None = None
     endpoint: WebhookEndpoint | None = None
     gone: bool = False
+    # When the event was committed (a ping: when it was asked for), for the latency metric.
+    occurred_at: datetime | None = None
 
 
 def _keys(context: WorkerContext, endpoint: WebhookEndpoint, now: datetime) -> list[bytes]:
@@ -198,13 +202,18 @@ async def attempt_delivery(context: WorkerContext, delivery: WebhookDelivery, at
     if isinstance(prepared, Outcome):
         return prepared
     endpoint, event, keys = prepared
+    attempt.occurred_at = event.occurred_at if event is not None else delivery.created_at
     target = await _target(endpoint, settings)
     if isinstance(target, str):
         attempt.record = AttemptRecord(attempted_at=now, error=target)
         return Outcome.failure(target)
     body = message_body(delivery, event)
     headers = webhook_signing.delivery_headers(
-        message_id=str(delivery.id), timestamp=int(time.time()), body=body, keys=keys
+        message_id=str(delivery.id),
+        timestamp=int(time.time()),
+        body=body,
+        keys=keys,
+        traceparent=current_traceparent(),  # this job's span, in the trace of the change
     )
     try:
         answer = await webhook_client.send(
@@ -233,6 +242,7 @@ async def record_delivery(
     now = utcnow()
     record = attempt.record or AttemptRecord(attempted_at=now, error=outcome.error)
     webhook_deliveries.record_attempt(session, delivery, record)
+    observe(context.metrics, outcome, record, occurred_at=attempt.occurred_at, now=now)
     endpoint = attempt.endpoint
     if endpoint is None or not endpoint.enabled:
         return
@@ -250,6 +260,35 @@ async def record_delivery(
         await webhook_deliveries.tell_owners_disabled(
             session, mailer=context.services.mailer, endpoint=endpoint, reason=reason
         )
+
+
+def failure_reason(record: AttemptRecord) -> str:
+    """A bounded label for the failures metric: the status class, or why there was no answer."""
+    if record.status_code is not None:
+        return "410" if record.status_code == 410 else f"{record.status_code // 100}xx"
+    error = record.error or ""
+    for prefix, reason in (
+        ("refused before connecting", "refused"),
+        ("the host does not resolve", "dns"),
+        ("no answer", "no_answer"),
+    ):
+        if error.startswith(prefix):
+            return reason
+    return "gave_up"
+
+
+def observe(
+    metrics: JobMetrics,
+    outcome: Outcome,
+    record: AttemptRecord,
+    *,
+    occurred_at: datetime | None,
+    now: datetime,
+) -> None:
+    if not outcome.succeeded:
+        metrics.webhook_failures.labels(failure_reason(record)).inc()
+    elif occurred_at is not None:
+        metrics.webhook_latency.observe(max((now - occurred_at).total_seconds(), 0.0))
 
 
 @work_task(DELIVER_WEBHOOK)
