@@ -92,15 +92,19 @@ def _new_row(
 async def fan_out(
     *, session: AsyncSession, event_id: uuid.UUID, max_attempts: int, waker: Waker, task: str
 ) -> list[uuid.UUID]:
-    """One delivery per enabled endpoint of the event's organization subscribed to its type,
-    inserted ON CONFLICT DO NOTHING: an event fanned out again creates none. Each new one is
-    woken once this transaction commits. Returns the new deliveries' ids."""
+    """One delivery per enabled endpoint of the event's organization subscribed to its type and
+    registered before it happened, inserted ON CONFLICT DO NOTHING: an event fanned out again
+    creates none. Each new one is woken once this transaction commits. Returns their ids."""
     event = await session.scalar(select(Event).where(Event.id == event_id))
     if event is None:
         return []
     endpoints = await session.scalars(
         select(WebhookEndpoint).where(
-            WebhookEndpoint.org_id == event.org_id, WebhookEndpoint.enabled.is_(True)
+            WebhookEndpoint.org_id == event.org_id,
+            WebhookEndpoint.enabled.is_(True),
+            # An endpoint hears of what happened after it was registered, not of a backlog the
+            # relay happens to pass on later (a relay that was down, a new organization's seed).
+            WebhookEndpoint.created_at <= event.occurred_at,
         )
     )
     now = utcnow()

@@ -14,11 +14,16 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from app.models import Job, WorkStatus
+from app.models import Event, Job, WebhookDelivery, WorkStatus
+from app.tasks.runtime import JobRuntime
+from app.tasks.webhooks import fan_out_event
 from tests.conftest import BROKER_URL, ClientFactory, app_database, settings_for_test, smtp_settings
 from tests.support.accounts import signup
+from tests.support.invoicing import new_customer
 from tests.support.rows import rows_of
 from tests.support.smtp import MailSink
+from tests.support.tenants import make_tenant
+from tests.support.webhook_receiver import create_endpoint
 from tests.support.workers import (
     delete_queue,
     eventually,
@@ -87,3 +92,24 @@ async def test_a_message_that_is_not_a_task_is_dropped_and_the_worker_goes_on(
         assert (await signup(client, "after-poison@example.com")).status_code == 202
         await eventually(lambda: mail.to("after-poison@example.com"), what="the email after the poison")
         assert not worker.done()
+
+
+async def test_an_endpoint_hears_only_of_events_after_it_was_registered(
+    make_client: ClientFactory, database_url: str, queue: str
+) -> None:
+    """The relay may pass events on late (no worker ran yet): an endpoint registered meanwhile
+    still gets only what happened after it existed."""
+    full_mode = {"broker_url": BROKER_URL, "broker_queue": queue, "job_runner": "worker"}
+    async with make_client(**full_mode, webhook_allow_private_targets=True) as client:
+        acme = await make_tenant(client)
+        await new_customer(client, acme, name="Before")
+        await create_endpoint(client, acme, "http://127.0.0.1:9/hooks")
+        await new_customer(client, acme, name="After")
+        context = JobRuntime(client.app.state.services, consume=False, schedule=False).context  # type: ignore[attr-defined]
+        events = await rows_of(database_url, select(Event.id).order_by(Event.id))
+        for event in events:
+            await fan_out_event(context, event.id)
+        await context.http.aclose()
+    deliveries = await rows_of(database_url, select(WebhookDelivery.event_id))
+    after = await rows_of(database_url, select(Event.id).where(Event.data["name"].as_string() == "After"))
+    assert [row.event_id for row in deliveries] == [after[0].id]
