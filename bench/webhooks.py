@@ -112,21 +112,17 @@ class Receiver:
     @contextmanager
     def serving(self) -> Iterator[Receiver]:
         loop = asyncio.new_event_loop()
-        ready = threading.Event()
-
-        async def serve() -> None:
-            server = await asyncio.start_server(self._handle, "127.0.0.1", self.port, backlog=1024)
-            ready.set()
-            async with server:
-                await server.serve_forever()
-
-        thread = threading.Thread(target=lambda: loop.run_until_complete(serve()), daemon=True)
+        server = loop.run_until_complete(
+            asyncio.start_server(self._handle, "127.0.0.1", self.port, backlog=1024)
+        )
+        thread = threading.Thread(target=loop.run_forever, daemon=True)
         thread.start()
-        ready.wait(10)
         try:
             yield self
         finally:
+            loop.call_soon_threadsafe(server.close)
             loop.call_soon_threadsafe(loop.stop)
+            thread.join(10)
 
 
 @contextmanager
