@@ -1,5 +1,5 @@
 """Imports every task module, so each registers its tasks (app/tasks/registry.py)."""
 
-from app.tasks import emails
+from app.tasks import emails, maintenance
 
-TASK_MODULES = (emails,)
+TASK_MODULES = (emails, maintenance)
