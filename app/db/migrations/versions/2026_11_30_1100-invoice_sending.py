@@ -81,7 +81,7 @@ def upgrade() -> None:
     enable_tenant_isolation("invoice_links", readable_by_credential_column="token_hash")
     # SQLite cannot alter a constraint: batch mode copies the table with the new one.
     with op.batch_alter_table("events") as batch_op:
-        batch_op.drop_constraint("ck_events_type_known", type_="check")
+        batch_op.drop_constraint("type_known", type_="check")
         batch_op.create_check_constraint(
             "type_known", "type IN (" + ", ".join(f"'{name}'" for name in EVENT_TYPES) + ")"
         )
