@@ -54,7 +54,10 @@ class _Handler:
         )
         self.sink.add(
             ReceivedMail(
-                to=list(envelope.rcpt_tos), subject=str(message["Subject"]), body=text, attachments=attachments
+                to=list(envelope.rcpt_tos),
+                subject=str(message["Subject"]),
+                body=text,
+                attachments=attachments,
             )
         )
         return "250 OK"
