@@ -23,7 +23,7 @@ class InvoiceEmail(BaseModel):
         "mail server took it, `dead` if it could not be delivered after every retry."
     )
     queued_at: UtcDateTime
-    finished_at: UtcDateTime | None
+    finished_at: UtcDateTime | None = Field(description="When it was sent, or given up; null until then.")
 
 
 class InvoiceSendPublic(BaseModel):
@@ -37,9 +37,9 @@ class InvoiceSendPublic(BaseModel):
             "sent_at": "2026-11-30T11:00:00Z",
             "email": {
                 "id": "0192f3c8-6b2f-7d3e-8c8b-4a1f9e7d5c32",
-                "status": "pending",
+                "status": "succeeded",
                 "queued_at": "2026-11-30T11:00:00Z",
-                "finished_at": None,
+                "finished_at": "2026-11-30T11:00:02Z",
             },
         }
     )
