@@ -6,7 +6,8 @@
   A repeated send of an unchanged invoice queues no email, so it mints no link either.
 - **Every link of an invoice shows the invoice as it is now**, not as it was when emailed:
   a payment or a void shows at once. Revoking (`revoke_links`) ends all of them together; a
-  revoked or unknown token is the same 404.
+  revoked or unknown token is the same 404. Revoking moves the invoice's version, so a send
+  after it emails the customer a new link.
 - **Found by the credential, then bound.** The row is looked up by the token's hash in a
   session scoped to that credential alone (`bind_credential`; on PostgreSQL the row-level
   policy lets exactly that row be read); the session is then bound to the link's organization
@@ -29,6 +30,7 @@ from app.models import Customer, Invoice, InvoiceLink, InvoiceStatus, Organizati
 from app.services import audit
 from app.services.invoices import get_invoice
 from app.services.organizations import OrgContext
+from app.services.versioning import flush_versioned
 
 NO_SUCH_LINK = "No such invoice link: it may have been revoked."
 # A link's last view is written at most this often (a page reloaded is not a new visit).
@@ -60,8 +62,12 @@ async def has_live_link(*, session: AsyncSession, invoice_id: uuid.UUID) -> bool
 async def revoke_links(
     *, session: AsyncSession, context: OrgContext, invoice_id: uuid.UUID, now: datetime
 ) -> int:
-    """End every live link of the invoice (404 if there is no such invoice); how many ended."""
-    await get_invoice(session=session, invoice_id=invoice_id, with_lines=False)
+    """End every live link of the invoice (404 if there is no such invoice); how many ended.
+
+    Ending links is a change of the invoice (its version moves), so that sending it again
+    emails a new link rather than finding the email of the version whose links just ended.
+    """
+    invoice = await get_invoice(session=session, invoice_id=invoice_id, with_lines=False, for_update=True)
     revoked = await session.execute(
         update(InvoiceLink)
         .where(InvoiceLink.invoice_id == invoice_id, InvoiceLink.revoked_at.is_(None))
@@ -71,6 +77,8 @@ async def revoke_links(
     )
     count = len(revoked.all())
     if count:
+        invoice.updated_at = now
+        await flush_versioned(session)
         audit.record(
             session,
             context,

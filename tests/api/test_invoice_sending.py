@@ -268,3 +268,16 @@ async def test_concurrent_sends_queue_one_email(
             group.start_soon(one)
     assert len({answer["email"]["id"] for answer in answers}) == 1
     assert len(mail.to(CUSTOMER_EMAIL)) == 1
+
+
+async def test_a_send_after_revoking_emails_a_new_link(
+    client: httpx.AsyncClient, acme: Tenant, mail: MailSink
+) -> None:
+    invoice = await finalized_invoice(client, acme, await customer(client, acme))
+    first = (await send(client, acme, invoice["id"])).json()
+    await client.delete(acme.path(f"/invoices/{invoice['id']}/link"), headers=acme.auth[Role.ACCOUNTANT])
+    second = (await send(client, acme, invoice["id"])).json()
+    assert second["email"]["id"] != first["email"]["id"]
+    revoked, fresh = mail.to(CUSTOMER_EMAIL)
+    assert (await client.get(f"/i/{link_token(revoked)}")).status_code == 404
+    assert (await client.get(f"/i/{link_token(fresh)}")).status_code == 200

@@ -48,7 +48,7 @@ class _Handler:
             ReceivedAttachment(
                 filename=str(part.get_filename()),
                 content_type=part.get_content_type(),
-                data=part.get_payload(decode=True),
+                data=bytes(part.get_content()),
             )
             for part in message.iter_attachments()
         )

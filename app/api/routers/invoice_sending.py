@@ -75,8 +75,9 @@ async def send_invoice(
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Revoke the invoice's public links",
     description="Every public link to the invoice that its emails carried stops working at once "
-    "(404, as an unknown link). Nothing else changes; a later send of a new version mints a new "
-    "link. 204 whether or not a link was live.",
+    "(404, as an unknown link). Ending live links counts as a change of the invoice (a new version "
+    "and `ETag`), so sending it again emails the customer a new link. 204 whether or not a link "
+    "was live.",
     responses=problems(NotFoundError),
 )
 async def revoke_invoice_links(invoice_id: uuid.UUID, context: InvoiceSender, session: SessionDep) -> None:
