@@ -13,7 +13,16 @@ from app import __version__
 from app.api.error_handlers import install_error_handlers
 from app.api.middleware import build_middleware
 from app.api.openapi import DESCRIPTION, TAGS, build_openapi
-from app.api.routers import build_api_router, docs, health, invitation_pages, metrics, pages, well_known
+from app.api.routers import (
+    build_api_router,
+    docs,
+    health,
+    hosted_invoices,
+    invitation_pages,
+    metrics,
+    pages,
+    well_known,
+)
 from app.api.routing import operation_id
 from app.clients.redis import create_redis
 from app.core.config import Settings, load_settings
@@ -118,7 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(metrics.router)
     app.include_router(build_api_router())
     # Public: the pages emailed links open (HTML forms for people, not API operations).
-    pages.install_pages(app, invitation_pages.router)
+    pages.install_pages(app, invitation_pages.router, hosted_invoices.router)
     if docs_enabled:
         docs.install_docs(app, openapi_url=OPENAPI_URL)
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]

@@ -23,6 +23,7 @@ from app.core.rate_limit import RateLimiter, RateLimitPolicy, create_rate_limite
 from app.core.security.api_keys import ApiKeyHasher, api_key_hasher
 from app.core.security.cursors import CursorCodec
 from app.core.security.idempotency import IdempotencyKeyring
+from app.core.security.invoice_links import LinkTokenHasher, link_token_hasher
 from app.core.security.jwt import AccessTokenCodec
 from app.core.security.keys import signing_keys
 from app.core.security.passwords import PasswordHasher
@@ -52,6 +53,7 @@ def rate_limit_policies(settings: Settings) -> dict[str, RateLimitPolicy]:
         "api": settings.rate_limit_api,
         "api_org": settings.rate_limit_api_org,
         "exports": settings.rate_limit_exports,
+        "hosted_invoice": settings.rate_limit_hosted_invoice,
         # Per-route overrides of "api", named after the operation.
         **{f"api:{operation}": spec for operation, spec in settings.rate_limit_api_routes.items()},
     }
@@ -73,6 +75,7 @@ class AppServices:
     token_codec: AccessTokenCodec
     password_hasher: PasswordHasher
     api_key_hasher: ApiKeyHasher
+    invoice_link_hasher: LinkTokenHasher
     cursor_codec: CursorCodec
     idempotency_keyring: IdempotencyKeyring
     revocations: RevocationStore
@@ -138,6 +141,7 @@ def build_services(*, settings: Settings, database: Database, redis: Redis | Non
         token_codec=token_codec,
         password_hasher=PasswordHasher.from_settings(settings),
         api_key_hasher=api_key_hasher(secret_key),
+        invoice_link_hasher=link_token_hasher(secret_key),
         cursor_codec=CursorCodec(secret_key),
         idempotency_keyring=IdempotencyKeyring(secret_key),
         revocations=revocations,

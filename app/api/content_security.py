@@ -92,6 +92,10 @@ REDOC = PagePolicy(
 # hash, and forms that post to this app. No scripts, images or connections at all.
 EMAIL_LINK_PAGES = PagePolicy({**_PAGE_BASE, "style-src": (), "form-action": ("'self'",)})
 
+# The hosted invoice page (app/api/routers/hosted_invoices.py): read-only, so not even a form;
+# its one inline stylesheet by hash, and nothing else.
+HOSTED_INVOICE_PAGE = PagePolicy({**_PAGE_BASE, "style-src": ()})
+
 
 def html_page(response: HTMLResponse, policy: PagePolicy) -> HTMLResponse:
     """`response` with `policy`, its inline blocks allowed by hash."""

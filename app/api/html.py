@@ -52,6 +52,15 @@ _STYLE = Markup(
     ".error{padding:.75rem 1rem;color:#82071e;background:#ffebe9;border:1px solid #ff8182;"
     "border-radius:6px}"
     ".hint{color:#59636e;font-size:.9rem}"
+    "main:has(.invoice){max-width:48rem}"
+    "table{width:100%;border-collapse:collapse;margin:1rem 0}"
+    "th,td{padding:.35rem .5rem;border-bottom:1px solid #d0d7de;text-align:left;vertical-align:top}"
+    ".num{text-align:right;white-space:nowrap}"
+    "dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:1rem 0}"
+    "dt{font-weight:600}dd{margin:0}"
+    ".status{display:inline-block;padding:.1rem .6rem;border-radius:1rem;background:#ddf4ff;"
+    "font-weight:600;text-transform:uppercase;font-size:.85rem}"
+    ".status-void{background:#ffebe9;color:#82071e}.status-paid{background:#dafbe1;color:#116329}"
 )
 
 _LAYOUT = """<!DOCTYPE html>
@@ -85,7 +94,8 @@ def page(
     content: Markup,
     status_code: int = 200,
     headers: Mapping[str, str] | None = None,
+    policy: content_security.PagePolicy = content_security.EMAIL_LINK_PAGES,
 ) -> HTMLResponse:
     html = render(_LAYOUT, app_name=app_name, title=title, style=_STYLE, content=content)
     response = HTMLResponse(html, status_code=status_code, headers={**PAGE_HEADERS, **(headers or {})})
-    return content_security.html_page(response, content_security.EMAIL_LINK_PAGES)
+    return content_security.html_page(response, policy)

@@ -20,6 +20,7 @@ class EventType(StrEnum):
     INVOICE_VOIDED = "invoice.voided"
     INVOICE_PAID = "invoice.paid"
     INVOICE_OVERDUE = "invoice.overdue"
+    INVOICE_SENT = "invoice.sent"
     INVOICE_DELETED = "invoice.deleted"
     PAYMENT_CREATED = "payment.created"
 

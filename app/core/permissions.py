@@ -28,6 +28,7 @@ class Permission(StrEnum):
     INVOICES_WRITE_OWN = "invoices:write_own"
     INVOICES_FINALIZE = "invoices:finalize"
     INVOICES_VOID = "invoices:void"
+    INVOICES_SEND = "invoices:send"
     PAYMENTS_WRITE = "payments:write"
     EXPORTS_READ = "exports:read"
     EVENTS_READ = "events:read"
@@ -45,6 +46,7 @@ _ACCOUNTANT = _MEMBER | {
     Permission.INVOICES_WRITE,
     Permission.INVOICES_FINALIZE,
     Permission.INVOICES_VOID,
+    Permission.INVOICES_SEND,
     Permission.PAYMENTS_WRITE,
     Permission.EXPORTS_READ,
     Permission.EVENTS_READ,
@@ -83,6 +85,7 @@ PERMISSION_MEANINGS: dict[Permission, str] = {
     Permission.INVOICES_WRITE_OWN: "edit the drafts one created",
     Permission.INVOICES_FINALIZE: "finalize invoices",
     Permission.INVOICES_VOID: "void invoices",
+    Permission.INVOICES_SEND: "email invoices to their customers, and revoke their public links",
     Permission.PAYMENTS_WRITE: "record payments",
     Permission.EXPORTS_READ: "export invoices",
     Permission.EVENTS_READ: "read the event stream",

@@ -11,6 +11,7 @@ from app.models.feature_flag import FeatureFlag
 from app.models.idempotency_key import IdempotencyKey
 from app.models.invitation import Invitation
 from app.models.invoice import Invoice, InvoiceLineItem, InvoiceNumberCounter, InvoiceStatus
+from app.models.invoice_link import InvoiceLink
 from app.models.job import Job, JobKind, LeasedWork, PeriodicRun, WorkStatus
 from app.models.one_time_token import OneTimeToken, TokenPurpose
 from app.models.organization import Membership, Organization
@@ -32,6 +33,7 @@ __all__ = [
     "Invitation",
     "Invoice",
     "InvoiceLineItem",
+    "InvoiceLink",
     "InvoiceNumberCounter",
     "InvoiceStatus",
     "Job",

@@ -13,7 +13,18 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.session.tenancy import TenantScoped
@@ -28,6 +39,7 @@ class InvoiceStatus(StrEnum):
 
 
 INVOICE_STATUS_VALUES = ", ".join(f"'{status.value}'" for status in InvoiceStatus)
+OVERDUE_CANDIDATES = "status = 'open' AND overdue_notified_at IS NULL"
 
 
 def _postgresql_check(condition: str, name: str) -> CheckConstraint:
@@ -50,6 +62,13 @@ class Invoice(UUIDPrimaryKey, Timestamps, TenantScoped, Base):
         Index("ix_invoices_org_id_created_at_id", "org_id", "created_at", "id"),
         Index("ix_invoices_org_id_issue_date_id", "org_id", "issue_date", "id"),
         Index("ix_invoices_org_id_due_date_id", "org_id", "due_date", "id"),
+        # The overdue scan's candidates only (app/services/overdue.py), so it stays small.
+        Index(
+            "ix_invoices_overdue_candidates",
+            "due_date",
+            postgresql_where=text(OVERDUE_CANDIDATES),
+            sqlite_where=text(OVERDUE_CANDIDATES),
+        ),
     )
 
     # RESTRICT: a customer with invoices cannot be deleted (the service says so first, as a 409).
@@ -78,6 +97,13 @@ class Invoice(UUIDPrimaryKey, Timestamps, TenantScoped, Base):
     finalized_at: Mapped[datetime | None] = mapped_column(default=None)
     voided_at: Mapped[datetime | None] = mapped_column(default=None)
     paid_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The last time the invoice was emailed to its customer, and to which address
+    # (app/services/invoice_sending.py).
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    sent_to: Mapped[str | None] = mapped_column(String(320), default=None)
+    # When the overdue scan announced it (`invoice.overdue`): once per invoice
+    # (app/services/overdue.py).
+    overdue_notified_at: Mapped[datetime | None] = mapped_column(default=None)
     # Optimistic locking, as for customers: the ORM updates `WHERE version = <read>`.
     version: Mapped[int] = mapped_column(Integer, default=1)
 

@@ -204,6 +204,10 @@ class InvoiceSummary(BaseModel):
     finalized_at: UtcDateTime | None
     voided_at: UtcDateTime | None
     paid_at: UtcDateTime | None
+    sent_at: UtcDateTime | None = Field(
+        description="When the invoice was last emailed to its customer (`POST .../send`); null if never."
+    )
+    sent_to: str | None = Field(description="The address it was last emailed to.")
     created_at: UtcDateTime
     updated_at: UtcDateTime
 
@@ -235,6 +239,8 @@ class InvoiceSummary(BaseModel):
             "finalized_at": invoice.finalized_at,
             "voided_at": invoice.voided_at,
             "paid_at": invoice.paid_at,
+            "sent_at": invoice.sent_at,
+            "sent_to": invoice.sent_to,
             "created_at": invoice.created_at,
             "updated_at": invoice.updated_at,
         }

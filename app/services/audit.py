@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,8 +54,23 @@ class AuditPage:
     has_more: bool
 
 
-def actor_of(context: OrgContext) -> tuple[str, uuid.UUID]:
-    """Who acts: `("user", user id)`, or `("api_key", key id)` for a program."""
+@dataclass(frozen=True, slots=True)
+class SystemActor:
+    """Invoicer itself acting in an organization, outside any request (a periodic job such as
+    the overdue scan): recorded as actor `system`, with no id and no client address."""
+
+    org_id: uuid.UUID
+    client_ip: None = None
+
+
+# Who a change is recorded as: a member or API key in a request, or the system.
+Actor: TypeAlias = "OrgContext | SystemActor"
+
+
+def actor_of(context: Actor) -> tuple[str, uuid.UUID | None]:
+    """Who acts: `("user", user id)`, `("api_key", key id)` for a program, `("system", None)`."""
+    if isinstance(context, SystemActor):
+        return "system", None
     caller = context.principal
     if isinstance(caller, ApiKeyPrincipal):
         return "api_key", caller.api_key_id
@@ -64,7 +79,7 @@ def actor_of(context: OrgContext) -> tuple[str, uuid.UUID]:
 
 def record(
     session: AsyncSession,
-    context: OrgContext,
+    context: Actor,
     *,
     action: str,
     target_type: str,

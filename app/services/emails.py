@@ -8,8 +8,9 @@ from urllib.parse import quote
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.clients.email import OutgoingEmail
+from app.clients.email import EmailAttachment, OutgoingEmail
 from app.core.rate_limit import RateLimiter, RateLimitPolicy
+from app.models import Job
 
 
 class RecipientQuota:
@@ -44,7 +45,7 @@ class Mailer(Protocol):
         *,
         org_id: uuid.UUID | None = None,
         dedupe_key: str | None = None,
-    ) -> object: ...
+    ) -> Job: ...
 
 
 def _link(base_url: str, path: str, token: str) -> str:
@@ -106,5 +107,48 @@ def invitation_email(*, to: str, organization: str, role: str, base_url: str, to
             f"You are invited to join {organization} on Invoicer as {role}.\n\n"
             f"Accept with this link (valid for 7 days, once):\n{link}\n\n"
             "If you did not expect this, ignore this message."
+        ),
+    )
+
+
+def hosted_invoice_url(base_url: str, token: str) -> str:
+    """The public page of an invoice (app/api/routers/hosted_invoices.py); the token is URL-safe."""
+    return f"{base_url.rstrip('/')}/i/{token}"
+
+
+def invoice_email(
+    *,
+    to: str,
+    organization: str,
+    number: str,
+    amount_due: str,
+    due_date: str,
+    link: str,
+    pdf: EmailAttachment,
+) -> OutgoingEmail:
+    return OutgoingEmail(
+        to=to,
+        subject=f"Invoice {number} from {organization}",
+        body=(
+            f"{organization} sent you invoice {number}.\n\n"
+            f"Amount due: {amount_due}, due on {due_date}.\n\n"
+            f"The invoice is attached as a PDF, and you can view it online:\n{link}\n\n"
+            "Questions about this invoice? Reply to the organization that sent it."
+        ),
+        attachments=(pdf,),
+    )
+
+
+def overdue_reminder_email(
+    *, to: str, organization: str, number: str, amount_due: str, due_date: str, link: str | None
+) -> OutgoingEmail:
+    online = f"\n\nView the invoice online:\n{link}" if link else ""
+    return OutgoingEmail(
+        to=to,
+        subject=f"Reminder: invoice {number} from {organization} is overdue",
+        body=(
+            f"Invoice {number} from {organization} was due on {due_date}, and "
+            f"{amount_due} is still open.{online}\n\n"
+            "If you have paid it already, thank you, and please ignore this reminder."
         ),
     )

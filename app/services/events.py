@@ -32,7 +32,7 @@ from app.models import Event
 from app.services import audit, reports
 
 if TYPE_CHECKING:
-    from app.services.organizations import OrgContext
+    from app.services.audit import Actor
 
 NO_SUCH_EVENT = "No such event."
 
@@ -62,7 +62,7 @@ class EventPage:
     has_more: bool
 
 
-def record(session: AsyncSession, context: OrgContext, *, type: EventType, data: BaseModel) -> Event:
+def record(session: AsyncSession, context: Actor, *, type: EventType, data: BaseModel) -> Event:
     """Add the event to the session: it is written with the change, in the same transaction.
 
     `data` is the object's public schema (the response model), dumped as JSON here.
@@ -104,7 +104,7 @@ FIGURE_EVENTS = frozenset(
 
 def record_change(
     session: AsyncSession,
-    context: OrgContext,
+    context: Actor,
     *,
     type: EventType,
     data: BaseModel,

@@ -60,6 +60,8 @@ CSV_COLUMNS = (
     "finalized_at",
     "voided_at",
     "paid_at",
+    "sent_at",
+    "sent_to",
     "created_at",
     "updated_at",
 )

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.byte_cache import ByteCache, LruByteCache
 from app.core.config import Settings
 from app.core.errors import InvoiceNotFinalizedError, NotFoundError
-from app.models import Customer, InvoiceStatus
+from app.models import Customer, Invoice, InvoiceStatus
 from app.services.invoice_pdf import LAYOUT_REVISION, InvoiceDocument, render_invoice_pdf
 from app.services.invoices import get_invoice
 from app.services.organizations import OrgContext
@@ -103,7 +103,11 @@ async def pdf_source(
     customer = await session.get(Customer, invoice.customer_id)
     if customer is None:  # the foreign key forbids it; a 404 rather than a 500 all the same
         raise NotFoundError("No such invoice.")
-    organization = context.organization.name
+    return source_of(pdfs, invoice, customer, organization=context.organization.name)
+
+
+def source_of(pdfs: InvoicePdfs, invoice: Invoice, customer: Customer, *, organization: str) -> PdfSource:
+    """A finalized invoice's document and tag, from rows already read (sending, the hosted page)."""
     return PdfSource(
         invoice_id=invoice.id,
         document=InvoiceDocument.from_models(invoice, customer, organization=organization),

@@ -1,5 +1,5 @@
 """Imports every task module, so each registers its tasks (app/tasks/registry.py)."""
 
-from app.tasks import emails, webhooks
+from app.tasks import emails, maintenance, webhooks
 
-TASK_MODULES = (emails, webhooks)
+TASK_MODULES = (emails, maintenance, webhooks)

@@ -252,7 +252,7 @@ async def test_filters_by_type_and_time(client: httpx.AsyncClient, acme: Tenant)
         ({"occurred_from": "2026-01-02T00:00:00Z", "occurred_to": "2026-01-01T00:00:00Z"}, "occurred_from"),
         ({"occurred_from": "2026-01-01T00:00:00"}, "occurred_from"),  # no offset: which moment?
         ({"occurred_to": "yesterday"}, "occurred_to"),
-        ([("type", "customer.created")] * 12, "type"),
+        ([("type", "customer.created")] * (len(EventType) + 1), "type"),  # more than there are
     ],
 )
 async def test_bad_filters_are_a_422_naming_the_parameter(

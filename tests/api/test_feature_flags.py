@@ -36,13 +36,15 @@ async def test_the_default_comes_from_settings(make_client: ClientFactory) -> No
     async with make_client() as client:
         acme = await make_tenant(client)
         assert (await client.get(acme.path("/features"), headers=acme.auth[Role.VIEWER])).json() == {
-            "audit_log": True
+            "audit_log": True,
+            "overdue_reminders": False,
         }
         assert (await client.get(acme.path("/audit-log"), headers=acme.auth[Role.ADMIN])).status_code == 200
     async with make_client(feature_defaults={"audit_log": False}) as client:
         acme = await make_tenant(client, "Initech")
         assert (await client.get(acme.path("/features"), headers=acme.auth[Role.VIEWER])).json() == {
-            "audit_log": False
+            "audit_log": False,
+            "overdue_reminders": False,
         }
         refused = await client.get(acme.path("/audit-log"), headers=acme.auth[Role.ADMIN])
         assert refused.status_code == 403

@@ -85,6 +85,8 @@ OPERATION_IDS = {
     ("POST", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/finalize"): "invoices-finalize_invoice",
     ("POST", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/void"): "invoices-void_invoice",
     ("GET", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/pdf"): "invoices-get_invoice_pdf",
+    ("POST", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/send"): "invoices-send_invoice",
+    ("DELETE", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/link"): "invoices-revoke_invoice_links",
     ("POST", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/payments"): "payments-create_payment",
     ("GET", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/payments"): "payments-list_payments",
     ("POST", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/attachments"): "attachments-upload_attachment",

@@ -112,8 +112,9 @@ class TenantValues:
         elif "{invoice_id}" in path:
             # A draft of its own per case (PATCH, DELETE and the transitions spend it); an open
             # invoice for payments and for the PDF (a draft has none).
+            # An invoice is sent to its customer's address: one with an email, for `/send`.
             case.path_parameters["invoice_id"], etag = self._new_invoice(
-                opened=path.endswith(("/payments", "/pdf"))
+                opened=path.endswith(("/payments", "/pdf", "/send")), email=path.endswith("/send")
             )
         elif path == f"{ORG}/events/{{event_id}}":
             case.path_parameters["event_id"] = self.event_id
@@ -217,12 +218,13 @@ class TenantValues:
         )
         return str(created.json()["id"])
 
-    def _new_customer(self) -> tuple[str, str]:
-        created = self._call("POST", f"/api/v1/orgs/{self.acme_id}/customers", json={"name": "Fuzzed"})
+    def _new_customer(self, *, email: bool = False) -> tuple[str, str]:
+        body = {"name": "Fuzzed", **({"email": "billing@fuzzed.example.com"} if email else {})}
+        created = self._call("POST", f"/api/v1/orgs/{self.acme_id}/customers", json=body)
         return str(created.json()["id"]), created.headers["ETag"]
 
-    def _new_invoice(self, *, opened: bool = False) -> tuple[str, str]:
-        customer_id, _ = self._new_customer()
+    def _new_invoice(self, *, opened: bool = False, email: bool = False) -> tuple[str, str]:
+        customer_id, _ = self._new_customer(email=email)
         created = self._call(
             "POST",
             f"/api/v1/orgs/{self.acme_id}/invoices",

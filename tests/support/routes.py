@@ -32,6 +32,9 @@ PUBLIC_PAGES = frozenset(
         ("POST", "/forgot-password"),
         ("GET", "/invitations/accept"),
         ("POST", "/invitations/accept"),
+        # The hosted invoice page and its PDF: the token in the path is the credential.
+        ("GET", "/i/{token}"),
+        ("GET", "/i/{token}/pdf"),
     }
 )
 HIDDEN_ROUTES = PUBLIC_PAGES | {

@@ -17,10 +17,18 @@ TOKEN_LINK = re.compile(r"https?://\S+?\?token=([A-Za-z0-9_\-%.~]+)")
 
 
 @dataclass(frozen=True)
+class ReceivedAttachment:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
 class ReceivedMail:
     to: list[str]
     subject: str
     body: str
+    attachments: tuple[ReceivedAttachment, ...] = ()
 
     def token(self) -> str:
         match = TOKEN_LINK.search(self.body)
@@ -36,7 +44,22 @@ class _Handler:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         body = message.get_body(preferencelist=("plain",))
         text = body.get_content() if body is not None else ""
-        self.sink.add(ReceivedMail(to=list(envelope.rcpt_tos), subject=str(message["Subject"]), body=text))
+        attachments = tuple(
+            ReceivedAttachment(
+                filename=str(part.get_filename()),
+                content_type=part.get_content_type(),
+                data=bytes(part.get_content()),
+            )
+            for part in message.iter_attachments()
+        )
+        self.sink.add(
+            ReceivedMail(
+                to=list(envelope.rcpt_tos),
+                subject=str(message["Subject"]),
+                body=text,
+                attachments=attachments,
+            )
+        )
         return "250 OK"
 
 

@@ -87,6 +87,8 @@ CALLS: dict[tuple[str, str], Call] = {
         path_params={"invoice_id": MISSING}
     ),
     ("GET", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/pdf"): Call(path_params={"invoice_id": MISSING}),
+    ("POST", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/send"): Call(path_params={"invoice_id": MISSING}),
+    ("DELETE", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/link"): Call(path_params={"invoice_id": MISSING}),
     # No body: the invoice is checked first, so every role's answer is decided before it is read.
     ("POST", "/api/v1/orgs/{org_id}/invoices/{invoice_id}/attachments"): Call(
         path_params={"invoice_id": MISSING}

@@ -17,6 +17,7 @@ from app.api.routers import (
     events,
     exports,
     invitations,
+    invoice_sending,
     invoices,
     members,
     organizations,
@@ -50,6 +51,7 @@ def build_api_router() -> APIRouter:
     # Before invoices: `/invoices/export` must not be matched as `/invoices/{invoice_id}`.
     authenticated.include_router(exports.router)
     authenticated.include_router(invoices.router)
+    authenticated.include_router(invoice_sending.router)
     authenticated.include_router(payments.router)
     authenticated.include_router(attachments.router)
     authenticated.include_router(events.router)

@@ -269,6 +269,18 @@ class Settings(BaseSettings):
         description="The outbox relay looks for unrelayed events this often, besides LISTEN/NOTIFY.",
     )
     outbox_batch_size: int = Field(default=100, ge=1, le=10_000)
+    job_retention_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="Finished jobs (sent or dead) and periodic run records are purged after this many days.",
+    )
+    one_time_token_retention_days: int = Field(
+        default=7,
+        ge=1,
+        le=365,
+        description="Expired or used one-time tokens (verification, reset) are purged this long after.",
+    )
 
     # --- webhooks (app/tasks/webhooks.py, docs/webhooks.md) ----------------------------------
     webhook_require_https: bool | None = Field(
@@ -439,6 +451,9 @@ class Settings(BaseSettings):
     rate_limit_exports: str = Field(
         default="10/minute", description="Invoice exports (CSV, NDJSON), per caller in each organization."
     )
+    rate_limit_hosted_invoice: str = Field(
+        default="60/minute", description="The public hosted invoice pages (/i/...), per client IP."
+    )
     rate_limit_api_routes: dict[str, str] = Field(
         default_factory=lambda: {
             "organizations-create_organization": "20/hour",
@@ -496,6 +511,7 @@ class Settings(BaseSettings):
         "rate_limit_api",
         "rate_limit_api_org",
         "rate_limit_exports",
+        "rate_limit_hosted_invoice",
     )
     @classmethod
     def _valid_rate_limit(cls, value: str) -> str:

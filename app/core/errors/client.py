@@ -203,7 +203,22 @@ class InvoiceNotVoidableError(InvoiceStateError):
 class InvoiceNotFinalizedError(InvoiceStateError):
     code = "invoice_not_finalized"
     title = "Invoice is not finalized"
-    when = "asking for the PDF of a draft: only a numbered (open, paid or void) invoice has one"
+    when = (
+        "asking for the PDF of a draft, or sending one: only a numbered (open, paid or void) "
+        "invoice has a PDF, and only a numbered invoice is sent"
+    )
+
+
+class InvoiceNotSendableError(InvoiceStateError):
+    code = "invoice_not_sendable"
+    title = "Invoice cannot be sent"
+    when = "sending a void invoice: only an open or paid invoice is emailed to its customer"
+
+
+class CustomerEmailMissingError(ConflictError):
+    code = "customer_email_missing"
+    title = "Customer has no email address"
+    when = "sending an invoice whose customer has no `email`: add one to the customer first"
 
 
 class IdempotencyRequestInFlightError(ConflictError):
