@@ -21,6 +21,7 @@ import pytest
 
 from app.core.uploads import ALLOWED_TYPES
 from tests.support import observed_statuses
+from tests.support.jobs import settling_hooks
 from tests.support.openapi import served_openapi
 from tests.support.smtp import MailSink
 
@@ -91,7 +92,7 @@ class Generated:
         """A generated client whose httpx client talks to `app` over ASGI, recording statuses."""
         httpx_args = {
             "transport": httpx.ASGITransport(app=app, raise_app_exceptions=False),
-            "event_hooks": {"response": [observed_statuses.record]},
+            "event_hooks": {"response": [observed_statuses.record, *settling_hooks(app)["response"]]},
         }
         options: dict[str, Any] = {"base_url": "http://testserver", "httpx_args": httpx_args}
         if token is None:

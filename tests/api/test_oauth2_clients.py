@@ -17,6 +17,7 @@ from authlib.deprecate import AuthlibDeprecationWarning  # type: ignore[import-u
 from tests.conftest import ClientFactory
 from tests.support import observed_statuses
 from tests.support.accounts import PASSWORD, verified_account
+from tests.support.jobs import settling_hooks
 from tests.support.smtp import MailSink
 
 with warnings.catch_warnings():
@@ -35,7 +36,7 @@ def oauth_client(client: httpx.AsyncClient) -> AsyncOAuth2Client:
     return AsyncOAuth2Client(
         transport=httpx.ASGITransport(app=app),
         base_url="http://testserver",
-        event_hooks={"response": [observed_statuses.record]},
+        event_hooks={"response": [observed_statuses.record, *settling_hooks(app)["response"]]},
     )
 
 

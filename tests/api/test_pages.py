@@ -22,6 +22,7 @@ from app.core.config import load_settings
 from app.models.base import utcnow
 from tests.conftest import ClientFactory
 from tests.support.accounts import PASSWORD, login, signup, verified_account
+from tests.support.jobs import settling_hooks
 from tests.support.logs import json_log_lines
 from tests.support.otlp import OtlpSink
 from tests.support.pages import assert_is_page, form_in, link_in, path_and_query, submit
@@ -167,7 +168,10 @@ async def test_a_refusal_page_rolls_back_and_drops_the_queued_work(refuse: bool,
         return result
 
     app.include_router(probe)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://test", event_hooks=settling_hooks(app)
+    ) as client:
         answer = await client.post("/probe")
     assert (answer.status_code, answer.headers["content-type"]) == (
         400 if refuse else 200,

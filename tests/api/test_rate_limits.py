@@ -11,6 +11,7 @@ import pytest
 from tests.conftest import REDIS_URL, ClientFactory
 from tests.support.accounts import bearer, login, signup
 from tests.support.factories import account_with_tokens, make_user
+from tests.support.jobs import settling_hooks
 from tests.support.smtp import MailSink
 
 pytestmark = pytest.mark.anyio
@@ -56,7 +57,9 @@ async def test_quotas_are_partitioned_by_client(make_client: ClientFactory) -> N
         assert (await forgot(first)).status_code == 429
         app = first.app  # type: ignore[attr-defined]
         transport = httpx.ASGITransport(app=app, client=("192.0.2.2", 1))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as second:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://testserver", event_hooks=settling_hooks(app)
+        ) as second:
             assert (await forgot(second)).status_code == 202
 
 
@@ -107,7 +110,9 @@ async def test_an_ipv6_client_is_limited_by_its_64_network(make_client: ClientFa
 
         async def from_address(address: str) -> httpx.Response:
             transport = httpx.ASGITransport(app=app, client=(address, 1))
-            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as other:
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://testserver", event_hooks=settling_hooks(app)
+            ) as other:
                 return await forgot(other)
 
         assert (await forgot(client)).status_code == 202
@@ -125,7 +130,9 @@ async def test_reset_emails_to_one_address_are_limited_whoever_asks(
         app = client.app  # type: ignore[attr-defined]
         for index in range(5):  # five clients, each well within its own limit
             transport = httpx.ASGITransport(app=app, client=(f"192.0.2.{index + 10}", 1))
-            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as asker:
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://testserver", event_hooks=settling_hooks(app)
+            ) as asker:
                 response = await asker.post(
                     "/api/v1/auth/password/forgot", json={"email": "inbox@example.com"}
                 )
