@@ -319,7 +319,7 @@ def live_api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         for command in (["seed-demo"], ["grant-platform-admin", ADMIN_EMAIL]):
             result = invoicer(*command, env=env)
             assert result.returncode == 0, result.stderr
-        server = start_server(env)
+        server = start_server(env, read_output=False)
         try:
             base_url = f"http://127.0.0.1:{port}"
             wait_until_ready(base_url)

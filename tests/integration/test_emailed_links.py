@@ -45,7 +45,7 @@ def test_the_verification_link_opens_the_page_of_the_port_served(tmp_path: Path,
     )
     env.pop("PUBLIC_BASE_URL", None)
     asyncio.run(upgrade_to_head(env["DATABASE_URL"]))  # in this process: one start-up fewer
-    server = start_server(env, "--host", "127.0.0.1", "--port", str(port))
+    server = start_server(env, "--host", "127.0.0.1", "--port", str(port), read_output=False)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_ready(base)

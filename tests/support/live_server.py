@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -34,11 +36,14 @@ def invoicer(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str
     )
 
 
-def start_server(env: dict[str, str], *options: str) -> subprocess.Popen[str]:
+def start_server(env: dict[str, str], *options: str, read_output: bool = True) -> subprocess.Popen[str]:
+    """`read_output`: the caller reads the output (`communicate()`) once the server stopped.
+    Otherwise it goes to a temporary file: a pipe nobody reads blocks the server once full."""
+    output: Any = subprocess.PIPE if read_output else tempfile.TemporaryFile()  # noqa: SIM115 - the child holds it
     return subprocess.Popen(
         [sys.executable, "-m", "app.cli", "serve", *options],
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=output,
         stderr=subprocess.STDOUT,
         text=True,
     )
