@@ -26,6 +26,7 @@ from app.core.logging import get_logger
 from app.models import Event
 from app.models.base import utcnow
 from app.tasks.context import WorkerContext
+from app.tasks.loops import LoopFailures
 from app.tasks.names import FAN_OUT_EVENT
 
 logger = get_logger(__name__)
@@ -83,14 +84,18 @@ class Relay:
     async def run(self) -> None:
         settings = self._context.services.settings
         listener = asyncio.create_task(self._listen()) if settings.database_backend == "postgresql" else None
+        failures = LoopFailures("outbox_relay")
         try:
             while True:
                 self._wakeup.clear()
                 try:
                     relayed = await relay_once(self._context)
                 except Exception:
-                    logger.exception("outbox_relay_failed")
-                    relayed = 0
+                    failures.failed()
+                    self.idle.set()
+                    await asyncio.sleep(failures.delay(settings.outbox_poll_seconds))
+                    continue
+                failures.succeeded()
                 if relayed >= settings.outbox_batch_size:
                     continue  # more are waiting
                 if not self._wakeup.is_set():

@@ -32,6 +32,7 @@ from app.core.tracing import continued_trace
 from app.tasks import catalogue
 from app.tasks.broker import InProcessBroker
 from app.tasks.context import WorkerContext, new_worker_id
+from app.tasks.loops import LoopFailures
 from app.tasks.periodic import run_periodic
 from app.tasks.queue import TRACEPARENT_LABEL
 from app.tasks.registry import PERIODIC_TASKS, WORK_TASKS, PeriodicTask, WorkTask
@@ -168,6 +169,7 @@ class JobRuntime:
         interval = self.services.settings.job_sweep_interval_seconds
         last_measured = 0.0
         loop = asyncio.get_running_loop()
+        failures = LoopFailures("sweeper")
         while True:
             try:
                 await sweep_once(self.context)
@@ -175,8 +177,10 @@ class JobRuntime:
                     last_measured = loop.time()
                     await measure_backlog(self.context)
             except Exception:
-                logger.exception("sweep_failed")
-            await asyncio.sleep(interval)
+                failures.failed()
+            else:
+                failures.succeeded()
+            await asyncio.sleep(failures.delay(interval))
 
     async def stop(self) -> None:
         """Stop taking work, let running jobs finish (up to WORKER_SHUTDOWN_SECONDS), close."""
