@@ -31,6 +31,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -128,8 +129,11 @@ class Receiver:
 @contextmanager
 def worker_process(environment: dict[str, str]) -> Iterator[psutil.Process]:
     port = free_port()
+    command = [sys.executable, "-m", "app.cli", "worker"]
+    if profile := os.environ.get("BENCH_PROFILE_WORKER"):  # collapsed stacks, for where the time goes
+        command = ["py-spy", "record", "--format", "raw", "--rate", "200", "-o", profile, "--", *command]
     process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "worker"],
+        command,
         env={**environment, "WORKER_HEALTH_PORT": str(port)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -148,7 +152,8 @@ def worker_process(environment: dict[str, str]) -> Iterator[psutil.Process]:
     try:
         yield psutil.Process(process.pid)
     finally:
-        process.terminate()
+        # py-spy writes its profile on SIGINT (and passes it on); the worker stops on either.
+        process.send_signal(signal.SIGINT if profile else signal.SIGTERM)
         process.wait(timeout=60)
 
 
@@ -165,12 +170,19 @@ async def post_customers(
 ) -> int:
     """`count` customers at `rate` per second, open loop; how many were refused."""
     failures = 0
-    limits = httpx.Limits(max_connections=64)
-    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30, limits=limits) as client:
+    in_flight = asyncio.Semaphore(32)  # a burst (the backlog) queues here, not in the server
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30) as client:
 
         async def one(index: int) -> None:
             nonlocal failures
-            response = await client.post(f"/api/v1/orgs/{org_id}/customers", json={"name": f"Bench {index}"})
+            async with in_flight:
+                try:
+                    response = await client.post(
+                        f"/api/v1/orgs/{org_id}/customers", json={"name": f"Bench {index}"}
+                    )
+                except httpx.TransportError:
+                    failures += 1
+                    return
             if response.status_code != 201:
                 failures += 1
 

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ import httpx
 import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from structlog.contextvars import bound_contextvars
 
 from app.clients import webhooks as webhook_client
 from app.core.config import Settings
@@ -32,7 +34,7 @@ from app.core.logging import get_logger
 from app.core.metrics import JobMetrics
 from app.core.security.sealing import UnsealableError
 from app.core.security.ssrf import Target, TargetRefusedError, resolve_target
-from app.core.tracing import current_traceparent
+from app.core.tracing import continued_trace, current_traceparent
 from app.db.session.tenancy import bind_organization
 from app.models import Event, WebhookDelivery, WebhookEndpoint
 from app.models.base import utcnow
@@ -51,6 +53,16 @@ logger = get_logger(__name__)
 sweep_also(WebhookDelivery, DELIVER_WEBHOOK)
 
 
+class _FirstAttemptsHere:
+    """The fan-out's waker: no broker message per new delivery; this worker makes the first
+    attempts itself once the fan-out has committed (a publish, a confirm and a message to parse
+    fewer per delivery). The rows are durable and due: if this process dies first, the sweeper
+    wakes them (JOB_REWAKE_AFTER_SECONDS)."""
+
+    def wake_after_commit(self, session: AsyncSession, task: str, work_id: uuid.UUID) -> None:
+        return None
+
+
 @work_task(FAN_OUT_EVENT)
 async def fan_out_event(context: WorkerContext, event_id: uuid.UUID) -> None:
     services = context.services
@@ -59,11 +71,31 @@ async def fan_out_event(context: WorkerContext, event_id: uuid.UUID) -> None:
             session=session,
             event_id=event_id,
             max_attempts=webhook_deliveries.retry_policy(services.settings).max_attempts,
-            waker=services.jobs,
+            waker=_FirstAttemptsHere(),
             task=DELIVER_WEBHOOK,
         )
-    if created:
-        logger.debug("webhook_fanned_out", event_id=str(event_id), deliveries=len(created))
+    if not created:
+        return
+    logger.debug("webhook_fanned_out", event_id=str(event_id), deliveries=len(created))
+    outcomes = await asyncio.gather(
+        *(_first_attempt(context, delivery_id) for delivery_id in created), return_exceptions=True
+    )
+    for delivery_id, outcome in zip(created, outcomes, strict=True):
+        if isinstance(outcome, Exception):
+            logger.error("webhook_first_attempt_failed", delivery_id=str(delivery_id), exc_info=outcome)
+
+
+async def _first_attempt(context: WorkerContext, delivery_id: uuid.UUID) -> None:
+    """A delivery's first attempt, as its own job would run it: its span (under the fan-out's)
+    and the delivery's id on its log lines."""
+    attributes = {"job.task": DELIVER_WEBHOOK, "job.id": str(delivery_id)}
+    with (
+        continued_trace(
+            context.tracer_provider, f"job {DELIVER_WEBHOOK}", traceparent=None, attributes=attributes
+        ),
+        bound_contextvars(work_id=str(delivery_id)),
+    ):
+        await deliver_webhook(context, delivery_id)
 
 
 def message_body(delivery: WebhookDelivery, event: Event | None) -> bytes:

@@ -201,14 +201,14 @@ def _scope_statement(state: ORMExecuteState) -> None:
         # cost more than the rest of the seam together).
         state.statement = state.statement.options(_organization_criteria(scope.org_id))
         return
+    if scope is not None and scope.system is not None:
+        return  # a named system scope: no filter, so no need to walk the statement either
     tenant_models = _tenant_models(state)
     if not tenant_models:
         return
     if scope is None:
         names = ", ".join(sorted(model.__name__ for model in tenant_models))
         raise TenantNotBoundError(f"{names} reached with no organization bound")
-    if scope.system is not None:
-        return
     for model in tenant_models:
         if scope.user_id is not None and model.visible_to_member_column is not None:
             criteria = getattr(model, model.visible_to_member_column) == scope.user_id
