@@ -71,8 +71,11 @@ async def relay_once(context: WorkerContext, *, after_publish: AfterPublish | No
 class Relay:
     """The relay's loop: relay, then wait for a wake-up (or the poll interval), again."""
 
-    def __init__(self, context: WorkerContext) -> None:
+    def __init__(self, context: WorkerContext, *, listen: bool) -> None:
+        """`listen`: hold a LISTEN connection (PostgreSQL), for commits of other processes; the
+        embedded mode's relay is woken by its own process's commits instead."""
         self._context = context
+        self._listen_for_commits = listen
         self._wakeup = asyncio.Event()
         # Set while the relay waits with nothing pending (tests and benchmarks settle on it).
         self.idle = asyncio.Event()
@@ -83,7 +86,8 @@ class Relay:
 
     async def run(self) -> None:
         settings = self._context.services.settings
-        listener = asyncio.create_task(self._listen()) if settings.database_backend == "postgresql" else None
+        listens = self._listen_for_commits and settings.database_backend == "postgresql"
+        listener = asyncio.create_task(self._listen()) if listens else None
         failures = LoopFailures("outbox_relay")
         try:
             while True:

@@ -128,7 +128,8 @@ class JobRuntime:
             metrics=metrics or JobMetrics(),
             tracer_provider=tracer_provider,
         )
-        self.relay = Relay(self.context)
+        # The embedded mode (no broker to consume) is woken by its own commits, not LISTEN.
+        self.relay = Relay(self.context, listen=not isinstance(services.jobs.broker, InProcessBroker))
         self._consume = consume
         self._schedule = schedule
         self._loops: list[asyncio.Task[None]] = []
@@ -167,10 +168,13 @@ class JobRuntime:
 
     async def _sweep_forever(self) -> None:
         interval = self.services.settings.job_sweep_interval_seconds
-        last_measured = 0.0
         loop = asyncio.get_running_loop()
+        last_measured = loop.time()  # the first measure after BACKLOG_MEASURE_SECONDS
         failures = LoopFailures("sweeper")
         while True:
+            # A pause first: at start-up the relay's first pass and the requests wake what is
+            # new, and what is overdue can wait one interval.
+            await asyncio.sleep(failures.delay(interval))
             try:
                 await sweep_once(self.context)
                 if loop.time() - last_measured >= BACKLOG_MEASURE_SECONDS:
@@ -180,7 +184,6 @@ class JobRuntime:
                 failures.failed()
             else:
                 failures.succeeded()
-            await asyncio.sleep(failures.delay(interval))
 
     async def stop(self) -> None:
         """Stop taking work, let running jobs finish (up to WORKER_SHUTDOWN_SECONDS), close."""
